@@ -1,0 +1,238 @@
+// The one fill/copy algorithm, instantiated once per kernel family.
+//
+// Included at the end of each family's translation unit (kernels/*/<isa>.cpp),
+// which first defines NTCOPY_ISA as the family's name and, in namespace
+// ntcopy::NTCOPY_ISA, a struct Isa:
+//   kBlock                 bytes per store; divides 64
+//   kStreams               whether stream_block is a non-temporal store
+//   store_block(d, s)      copy kBlock bytes, regular store; d kBlock-aligned
+//   stream_block(d, s)     the same with the family's streaming store
+//   drain()                order earlier streaming stores before later stores
+// There is deliberately no include guard: every helper below lives in the
+// family's own namespace, so code compiled with one ISA's flags is never
+// shared with (or picked by the linker for) another family.
+//
+// The algorithm for a destination range [dst, dst + total):
+//   head  bytes up to the first 64-byte boundary      regular stores
+//   body  whole 64-byte lines                          the family's stores
+//   tail  the last partial line                        regular stores
+// A fill's body is copied from a cache-resident periodic source: a pre-rotated
+// image of the repeating pattern (so the inner loop is straight loads from L1
+// and stores, no per-element work), or for templates larger than the image,
+// the template itself.
+
+#ifndef NTCOPY_ISA
+#error "define NTCOPY_ISA before including kernel-inl.h"
+#endif
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernel_table.h"
+
+namespace ntcopy::NTCOPY_ISA {
+namespace {
+
+using u8 = unsigned char;
+using std::size_t;
+
+constexpr size_t kLine = 64;
+// The largest pattern image (bytes): stays in L1 with room for the stores.
+constexpr size_t kImageCap = 8192;
+// An image holds at least this many bytes when the fill is that long, so each
+// pass over it is a long straight run.
+constexpr size_t kMinImageRun = 1024;
+// Fills shorter than this are written by write_pattern alone.
+constexpr size_t kSmallFill = 256;
+static_assert(kLine % Isa::kBlock == 0);
+
+constexpr size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+constexpr size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+constexpr size_t gcd_size(size_t a, size_t b) {
+  while (b != 0) {
+    size_t r = a % b;
+    a = b;
+    b = r;
+  }
+  return a;
+}
+// Bytes from p to the next 64-byte boundary (0 when p is on one).
+inline size_t bytes_to_line(const u8* p) {
+  return static_cast<size_t>(-reinterpret_cast<std::uintptr_t>(p)) & (kLine - 1);
+}
+
+// Copies whole lines. Precondition: d is 64-byte aligned, n a multiple of 64.
+template <Stores S>
+inline void copy_lines(u8* d, const u8* s, size_t n) {
+  for (; n != 0; n -= kLine, d += kLine, s += kLine) {
+    for (size_t k = 0; k < kLine; k += Isa::kBlock) {
+      if constexpr (S == Stores::streaming)
+        Isa::stream_block(d + k, s + k);
+      else
+        Isa::store_block(d + k, s + k);
+    }
+  }
+}
+
+// Writes len bytes of the pattern that repeats `t` (size bytes) to d, starting
+// at byte `phase` (< size) of the template. Regular stores; d must not overlap t.
+void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
+  size_t have = min_size(len, size - phase);
+  std::memcpy(d, t + phase, have);
+  if (have == len) return;
+  size_t wrap = min_size(len - have, phase);
+  std::memcpy(d + have, t, wrap);
+  have += wrap;  // == size here: d[0, have) is one whole period
+  // d is periodic with period `size` and `have` is a multiple of it: doubling.
+  while (have < len) {
+    size_t n = min_size(have, len - have);
+    std::memcpy(d + have, d, n);
+    have += n;
+  }
+}
+
+// The source a fill's body is copied from: src[j] is the pattern byte at
+// offset j from `src`'s phase, for every j < extent, and src repeats with
+// `period`. extent >= period >= 64.
+struct PeriodicSource {
+  const u8* src;
+  size_t period;
+  size_t extent;
+  size_t pos;  // where the next line starts, < period
+};
+
+// Copies n bytes (a multiple of 64) of the periodic source to d (64-aligned).
+template <Stores S>
+void copy_periodic(u8* d, size_t n, PeriodicSource p) {
+  while (n != 0) {
+    // Whole lines readable from pos without wrapping.
+    size_t run = min_size(n, (p.extent - p.pos) & ~(kLine - 1));
+    copy_lines<S>(d, p.src + p.pos, run);
+    d += run;
+    n -= run;
+    p.pos += run;
+    if (p.pos >= p.period) {
+      p.pos -= p.period;
+      continue;
+    }
+    if (n == 0) break;
+    // At this point: fewer than 64 bytes are left before extent, so the next
+    // line straddles the period's end (only when extent == period).
+    alignas(kLine) u8 line[kLine];
+    write_pattern(line, p.src, p.period, p.pos, kLine);
+    copy_lines<S>(d, line, kLine);
+    d += kLine;
+    n -= kLine;
+    p.pos = p.pos + kLine - p.period;
+  }
+}
+
+// Fills [dst, dst + size*count) with copies of tmpl. tmpl must not overlap it.
+template <Stores S>
+void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
+  const size_t total = size * count;
+  if (total < kSmallFill) {
+    write_pattern(dst, tmpl, size, 0, total);
+    return;
+  }
+  const size_t head = bytes_to_line(dst);  // < 64 < total
+  write_pattern(dst, tmpl, size, 0, head);
+  u8* const body = dst + head;
+  const size_t body_bytes = (total - head) & ~(kLine - 1);
+  const size_t tail_phase = (head + body_bytes) % size;
+  const size_t tail = total - head - body_bytes;
+
+  // The shortest period that keeps every line aligned is lcm(size, 64); an
+  // image of a multiple of it is read with aligned loads only. A template whose
+  // lcm is too large is imaged at a multiple of its size (unaligned loads), and
+  // one larger than the image is read in place.
+  const size_t aligned_unit = size / gcd_size(size, kLine) * kLine;
+  const size_t unit = aligned_unit <= kImageCap ? aligned_unit : size;
+  alignas(kLine) u8 image[kImageCap + kLine];
+  PeriodicSource source{tmpl, size, size, head % size};
+  if (unit <= kImageCap) {
+    size_t want = min_size(total, kMinImageRun);
+    size_t units = max_size(1, min_size((want + unit - 1) / unit, kImageCap / unit));
+    source = {image, unit * units, unit * units + kLine, 0};
+    write_pattern(image, tmpl, size, head % size, source.extent);
+  }
+  copy_periodic<S>(body, body_bytes, source);
+  write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
+}
+
+// Copies n bytes; the ranges must not overlap.
+template <Stores S>
+void copy_impl(u8* d, const u8* s, size_t n) {
+  if (S == Stores::regular || !Isa::kStreams || n < kSmallFill) {
+    std::memcpy(d, s, n);
+    return;
+  }
+  const size_t head = bytes_to_line(d);
+  std::memcpy(d, s, head);
+  const size_t body = (n - head) & ~(kLine - 1);
+  copy_lines<Stores::streaming>(d + head, s + head, body);
+  std::memcpy(d + head + body, s + head + body, n - head - body);
+}
+
+// The patched fill stages each batch of elements, lets `patch` change them,
+// then stores the batch. Each store but the last ends on a line boundary of
+// the destination: the bytes of the last partial line are carried into the
+// next batch, placed just before its elements, so every destination line is
+// stored exactly once and the body is whole lines.
+template <Stores S>
+void fill_patched_impl(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_fn patch,
+                       void* ctx, Staging staging) {
+  u8* const elems = staging.data + kLine;  // 64-aligned; [data, elems) holds the carry
+  u8* out = dst;                           // where the first staged byte goes
+  size_t carried = 0;                      // bytes at elems - carried, < 64
+  for (size_t first = 0; first < count;) {
+    const size_t n = min_size(staging.elems, count - first);
+    fill_impl<Stores::regular>(elems, tmpl, size, n);
+    patch(elems, first, n, size, ctx);
+    first += n;
+    const u8* from = elems - carried;
+    const size_t bytes = carried + n * size;  // >= 64
+    if (first == count) {
+      copy_impl<S>(out, from, bytes);
+      return;
+    }
+    // Store up to the last line boundary; bytes >= 64 so that is past out.
+    const size_t store = bytes - (reinterpret_cast<std::uintptr_t>(out + bytes) & (kLine - 1));
+    copy_impl<S>(out, from, store);
+    carried = bytes - store;
+    std::memmove(elems - carried, from + store, carried);
+    out += store;
+  }
+}
+
+void fill(u8* dst, const u8* tmpl, size_t size, size_t count, Stores stores) {
+  if (stores == Stores::streaming && Isa::kStreams)
+    fill_impl<Stores::streaming>(dst, tmpl, size, count);
+  else
+    fill_impl<Stores::regular>(dst, tmpl, size, count);
+}
+
+void fill_patched(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_fn patch,
+                  void* ctx, Staging staging, Stores stores) {
+  if (stores == Stores::streaming && Isa::kStreams)
+    fill_patched_impl<Stores::streaming>(dst, tmpl, size, count, patch, ctx, staging);
+  else
+    fill_patched_impl<Stores::regular>(dst, tmpl, size, count, patch, ctx, staging);
+}
+
+void copy(u8* dst, const u8* src, size_t n, Stores stores) {
+  if (stores == Stores::streaming)
+    copy_impl<Stores::streaming>(dst, src, n);
+  else
+    copy_impl<Stores::regular>(dst, src, n);
+}
+
+}  // namespace
+
+#define NTCOPY_STR2(x) #x
+#define NTCOPY_STR(x) NTCOPY_STR2(x)
+extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, Isa::drain};
+#undef NTCOPY_STR
+#undef NTCOPY_STR2
+
+}  // namespace ntcopy::NTCOPY_ISA

@@ -1,0 +1,46 @@
+// The interface every kernel family implements, one table per family.
+#ifndef NTCOPY_KERNELS_KERNEL_TABLE_H
+#define NTCOPY_KERNELS_KERNEL_TABLE_H
+
+#include <ntcopy/ntcopy.h>
+
+#include <cstddef>
+
+namespace ntcopy {
+
+// Regular (cached) stores, or streaming (non-temporal) stores for the aligned
+// body of the destination. Streaming calls do not fence: the caller drains.
+enum class Stores : bool { regular, streaming };
+
+// Staging memory for a patched fill, owned by the caller: `bytes` >= 64 +
+// elems * size + 64, and `data` aligned to 64.
+struct Staging {
+  unsigned char* data;
+  std::size_t bytes;
+  std::size_t elems;  // elements per batch, >= 1, elems * size >= 64
+};
+
+struct KernelTable {
+  const char* name;
+  // Preconditions for all: the ranges are valid and do not wrap; the template
+  // or source does not overlap the destination; count, n may be 0.
+  void (*fill)(unsigned char* dst, const unsigned char* tmpl, std::size_t size, std::size_t count,
+               Stores stores);
+  void (*fill_patched)(unsigned char* dst, const unsigned char* tmpl, std::size_t size,
+                       std::size_t count, ntc_patch_fn patch, void* ctx, Staging staging,
+                       Stores stores);
+  void (*copy)(unsigned char* dst, const unsigned char* src, std::size_t n, Stores stores);
+  // Orders this thread's earlier streaming stores before its later stores.
+  void (*drain)();
+};
+
+namespace generic { extern const KernelTable kTable; }
+#if defined(NTCOPY_X86_64)
+namespace movnti { extern const KernelTable kTable; }
+namespace avx { extern const KernelTable kTable; }
+namespace avx512 { extern const KernelTable kTable; }
+#endif
+
+}  // namespace ntcopy
+
+#endif  // NTCOPY_KERNELS_KERNEL_TABLE_H

@@ -1,0 +1,199 @@
+// The data-moving entry points: argument checks, the stores decision, and the
+// buffers (template copy, staging) that the kernels need; the work itself goes
+// through the active kernel table.
+#include <ntcopy/ntcopy.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "dispatch.h"
+
+namespace ntcopy {
+namespace {
+
+constexpr unsigned kAllFlags = NTC_F_NONTEMPORAL | NTC_F_TEMPORAL | NTC_F_NODRAIN;
+constexpr std::size_t kLine = 64;
+// Templates up to this size are copied aside on the stack; patched fills
+// stage batches of about this many bytes.
+constexpr std::size_t kStackBytes = 8192;
+// Overlapping streaming copies move at least this much per step; closer ranges
+// are left to memmove.
+constexpr std::size_t kMinOverlapStep = std::size_t{64} << 10;
+
+bool flags_valid(unsigned flags) {
+  return (flags & ~kAllFlags) == 0 &&
+         (flags & (NTC_F_NONTEMPORAL | NTC_F_TEMPORAL)) != (NTC_F_NONTEMPORAL | NTC_F_TEMPORAL);
+}
+
+// True when [p, p + n) does not fit below the top of the address space.
+bool wraps(const void* p, std::size_t n) {
+  return n > UINTPTR_MAX - reinterpret_cast<std::uintptr_t>(p);
+}
+
+bool overlaps(const void* a, std::size_t an, const void* b, std::size_t bn) {
+  auto x = reinterpret_cast<std::uintptr_t>(a), y = reinterpret_cast<std::uintptr_t>(b);
+  return x < y + bn && y < x + an;
+}
+
+// Precondition: active_table() has returned.
+Stores stores_for(unsigned flags, std::size_t bytes) {
+  if (flags & NTC_F_NONTEMPORAL) return Stores::streaming;
+  if (flags & NTC_F_TEMPORAL) return Stores::regular;
+  return bytes >= nt_threshold_after_init() ? Stores::streaming : Stores::regular;
+}
+
+void drain_if_needed(const KernelTable* t, Stores stores, unsigned flags) {
+  if (stores == Stores::streaming && !(flags & NTC_F_NODRAIN)) t->drain();
+}
+
+int fail(int error) {
+  errno = error;
+  return -1;
+}
+
+struct FreeDeleter {
+  void operator()(unsigned char* p) const { std::free(p); }
+};
+using HeapBytes = std::unique_ptr<unsigned char, FreeDeleter>;
+
+HeapBytes allocate_lines(std::size_t bytes) {
+  return HeapBytes(static_cast<unsigned char*>(std::aligned_alloc(kLine, (bytes + kLine - 1) & ~(kLine - 1))));
+}
+
+// The checks shared by both fills. Returns 0 and sets *total, or an errno value.
+int check_fill(const void* dst, const void* tmpl, std::size_t size, std::size_t count,
+               unsigned flags, std::size_t* total) {
+  if (!flags_valid(flags) || size == 0) return EINVAL;
+  if (count == 0) {
+    *total = 0;
+    return 0;
+  }
+  if (dst == nullptr || tmpl == nullptr) return EINVAL;
+  if (count > SIZE_MAX / size || wraps(dst, size * count) || wraps(tmpl, size)) return EOVERFLOW;
+  *total = size * count;
+  return 0;
+}
+
+// The template's value at entry, where the fill cannot overwrite it: the
+// template itself when it lies outside the destination, else a copy.
+class TemplateAtEntry {
+ public:
+  // Returns false (no memory) only for a large template inside the destination.
+  bool take(const unsigned char* tmpl, std::size_t size, const unsigned char* dst, std::size_t total) {
+    ptr_ = tmpl;
+    if (!overlaps(tmpl, size, dst, total)) return true;
+    unsigned char* copy = local_;
+    if (size > sizeof local_) {
+      heap_ = allocate_lines(size);
+      if (!heap_) return false;
+      copy = heap_.get();
+    }
+    std::memcpy(copy, tmpl, size);
+    ptr_ = copy;
+    return true;
+  }
+  const unsigned char* get() const { return ptr_; }
+
+ private:
+  alignas(kLine) unsigned char local_[kStackBytes];
+  HeapBytes heap_;
+  const unsigned char* ptr_ = nullptr;
+};
+
+}  // namespace
+}  // namespace ntcopy
+
+using namespace ntcopy;
+
+extern "C" int ntc_fill(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
+  std::size_t total = 0;
+  if (int error = check_fill(dst, tmpl, size, count, flags, &total)) return fail(error);
+  if (total == 0) return 0;
+  auto* d = static_cast<unsigned char*>(dst);
+  TemplateAtEntry t;
+  if (!t.take(static_cast<const unsigned char*>(tmpl), size, d, total)) return fail(ENOMEM);
+  const KernelTable* table = active_table();
+  const Stores stores = stores_for(flags, total);
+  table->fill(d, t.get(), size, count, stores);
+  drain_if_needed(table, stores, flags);
+  return 0;
+}
+
+extern "C" int ntc_fill_patched(void* dst, const void* tmpl, size_t size, size_t count,
+                                ntc_patch_fn patch, void* ctx, unsigned flags) {
+  std::size_t total = 0;
+  if (int error = check_fill(dst, tmpl, size, count, flags, &total)) return fail(error);
+  if (patch == nullptr) return fail(EINVAL);
+  if (total == 0) return 0;
+  auto* d = static_cast<unsigned char*>(dst);
+  TemplateAtEntry t;
+  if (!t.take(static_cast<const unsigned char*>(tmpl), size, d, total)) return fail(ENOMEM);
+
+  // Batches of about kStackBytes, and never under one line, so every batch but
+  // the last reaches a line boundary of the destination.
+  Staging staging{};
+  staging.elems = std::max((kLine + size - 1) / size, kStackBytes / size);
+  staging.bytes = kLine + staging.elems * size;
+  alignas(kLine) unsigned char local[kLine + kStackBytes];
+  HeapBytes heap;
+  staging.data = local;
+  if (staging.bytes > sizeof local) {
+    heap = allocate_lines(staging.bytes);
+    if (!heap) return fail(ENOMEM);
+    staging.data = heap.get();
+  }
+
+  const KernelTable* table = active_table();
+  const Stores stores = stores_for(flags, total);
+  table->fill_patched(d, t.get(), size, count, patch, ctx, staging, stores);
+  drain_if_needed(table, stores, flags);
+  return 0;
+}
+
+extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags) {
+  if (!flags_valid(flags)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (n == 0) return dst;
+  if (dst == nullptr || src == nullptr) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (wraps(dst, n) || wraps(src, n)) {
+    errno = EOVERFLOW;
+    return nullptr;
+  }
+  const KernelTable* table = active_table();
+  const Stores stores = stores_for(flags, n);
+  // Regular stores: glibc's memmove, already tuned for each CPU, in every family.
+  if (stores == Stores::regular) return std::memmove(dst, src, n);
+
+  auto* d = static_cast<unsigned char*>(dst);
+  auto* s = static_cast<const unsigned char*>(src);
+  const std::size_t distance = d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
+  if (distance >= n) {
+    table->copy(d, s, n, Stores::streaming);
+  } else if (distance < kMinOverlapStep) {
+    std::memmove(d, s, n);
+  } else if (d < s) {
+    // Forward in steps of `distance`: each step's source lies past everything
+    // written so far, and its destination ends where its source begins.
+    for (std::size_t done = 0; done < n; done += distance)
+      table->copy(d + done, s + done, std::min(distance, n - done), Stores::streaming);
+  } else {
+    // Backward in steps of `distance`, for the mirror-image reason.
+    for (std::size_t left = n; left > 0;) {
+      const std::size_t step = std::min(distance, left);
+      left -= step;
+      table->copy(d + left, s + left, step, Stores::streaming);
+    }
+  }
+  drain_if_needed(table, stores, flags);
+  return dst;
+}
+
+extern "C" void ntc_drain(void) { active_table()->drain(); }
