@@ -39,9 +39,9 @@ using std::size_t;
 constexpr size_t kLine = 64;
 // The largest pattern image (bytes): stays in L1 with room for the stores.
 constexpr size_t kImageCap = 8192;
-// An image holds at least this many bytes when the fill is that long, so each
-// pass over it is a long straight run.
-constexpr size_t kMinImageRun = 1024;
+// An image holds up to this many bytes (a sixteenth of the fill at most), so
+// each pass over it is a long straight run.
+constexpr size_t kMaxImageRun = 4096;
 // Fills shorter than this are written by write_pattern alone.
 constexpr size_t kSmallFill = 256;
 static_assert(kLine % Isa::kBlock == 0);
@@ -64,6 +64,7 @@ inline size_t bytes_to_line(const u8* p) {
 // Copies whole lines. Precondition: d is 64-byte aligned, n a multiple of 64.
 template <Stores S>
 inline void copy_lines(u8* d, const u8* s, size_t n) {
+#pragma GCC unroll 4
   for (; n != 0; n -= kLine, d += kLine, s += kLine) {
     for (size_t k = 0; k < kLine; k += Isa::kBlock) {
       if constexpr (S == Stores::streaming)
@@ -89,6 +90,19 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
     std::memcpy(d + have, d, n);
     have += n;
   }
+}
+
+// Writes `len` bytes of the pattern starting at `phase` to image, which is
+// 64-aligned. `unit` is a multiple of size: the first unit is written from the
+// template, the rest repeats it, by whole lines when unit is a multiple of 64.
+void build_image(u8* image, const u8* t, size_t size, size_t phase, size_t unit, size_t len) {
+  if (unit % kLine != 0) {
+    write_pattern(image, t, size, phase, len);
+    return;
+  }
+  write_pattern(image, t, size, phase, unit);
+  // Line j + unit repeats line j, which is already written: unit >= 64.
+  copy_lines<Stores::regular>(image + unit, image, len - unit);
 }
 
 // The source a fill's body is copied from: src[j] is the pattern byte at
@@ -151,10 +165,12 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   alignas(kLine) u8 image[kImageCap + kLine];
   PeriodicSource source{tmpl, size, size, head % size};
   if (unit <= kImageCap) {
-    size_t want = min_size(total, kMinImageRun);
+    // Long enough for long runs, short enough that building it stays a small
+    // part of the fill.
+    size_t want = min_size(total / 16, kMaxImageRun);
     size_t units = max_size(1, min_size((want + unit - 1) / unit, kImageCap / unit));
     source = {image, unit * units, unit * units + kLine, 0};
-    write_pattern(image, tmpl, size, head % size, source.extent);
+    build_image(image, tmpl, size, head % size, unit, source.extent);
   }
   copy_periodic<S>(body, body_bytes, source);
   write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
@@ -205,6 +221,78 @@ void fill_patched_impl(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_p
   }
 }
 
+// memmove for short copies with this family's vectors: heads and tails that
+// may overlap, every load before any store (so overlapping ranges are fine).
+// GCC vector types rather than xsimd batches, and named variables rather than
+// arrays: GCC keeps arrays of either on the stack.
+template <size_t N>
+struct Unaligned {  // a class typedef: GCC drops these attributes from alias templates
+  typedef u8 type __attribute__((vector_size(N), aligned(1), may_alias));
+};
+// One, two or four vectors of N bytes from each end.
+// Precondition: K*N <= n <= 2*K*N.
+template <size_t N, size_t K = 1>
+[[gnu::always_inline]] inline void move_head_tail(u8* d, const u8* s, size_t n) {
+  using V = typename Unaligned<N>::type;
+  static_assert(sizeof(V) == N && (K == 1 || K == 2 || K == 4));
+  auto ld = [](const u8* p) { return *reinterpret_cast<const V*>(p); };
+  auto st = [](u8* p, V v) { *reinterpret_cast<V*>(p) = v; };
+  const u8* e = s + n;  // loads from the end
+  u8* f = d + n;        // stores to the end
+  const V h0 = ld(s), t0 = ld(e - N);
+  if constexpr (K == 1) {
+    st(d, h0), st(f - N, t0);
+  } else if constexpr (K == 2) {
+    const V h1 = ld(s + N), t1 = ld(e - 2 * N);
+    st(d, h0), st(d + N, h1), st(f - 2 * N, t1), st(f - N, t0);
+  } else {
+    const V h1 = ld(s + N), h2 = ld(s + 2 * N), h3 = ld(s + 3 * N);
+    const V t1 = ld(e - 2 * N), t2 = ld(e - 3 * N), t3 = ld(e - 4 * N);
+    st(d, h0), st(d + N, h1), st(d + 2 * N, h2), st(d + 3 * N, h3);
+    st(f - 4 * N, t3), st(f - 3 * N, t2), st(f - 2 * N, t1), st(f - N, t0);
+  }
+}
+
+// Below one block: halving head-and-tail sizes. Precondition: 1 <= n <= B.
+template <size_t B>
+inline void move_below_block(u8* d, const u8* s, size_t n) {
+  if constexpr (B >= 4) {
+    if (n >= B / 2) return move_head_tail<B / 2>(d, s, n);
+    return move_below_block<B / 2>(d, s, n);
+  } else {
+    if (n >= 2) return move_head_tail<2>(d, s, n);
+    *d = *s;
+  }
+}
+
+// The regular-store copy with memmove semantics: up to eight blocks with this
+// family's vectors, longer copies through glibc's memmove (tuned per CPU).
+template <class I>
+void* move(void* dst, const void* src, size_t n) {
+  if constexpr (I::kStreams) {
+    auto* d = static_cast<u8*>(dst);
+    auto* s = static_cast<const u8*>(src);
+    constexpr size_t B = I::kBlock;
+    if (n < B) {
+      if (n != 0) move_below_block<B>(d, s, n);
+      return dst;
+    }
+    if (n <= 2 * B) {
+      move_head_tail<B, 1>(d, s, n);
+      return dst;
+    }
+    if (n <= 4 * B) {
+      move_head_tail<B, 2>(d, s, n);
+      return dst;
+    }
+    if (n <= 8 * B) {
+      move_head_tail<B, 4>(d, s, n);
+      return dst;
+    }
+  }
+  return std::memmove(dst, src, n);
+}
+
 void fill(u8* dst, const u8* tmpl, size_t size, size_t count, Stores stores) {
   if (stores == Stores::streaming && Isa::kStreams)
     fill_impl<Stores::streaming>(dst, tmpl, size, count);
@@ -231,7 +319,7 @@ void copy(u8* dst, const u8* src, size_t n, Stores stores) {
 
 #define NTCOPY_STR2(x) #x
 #define NTCOPY_STR(x) NTCOPY_STR2(x)
-extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, Isa::drain};
+extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move<Isa>, Isa::drain};
 #undef NTCOPY_STR
 #undef NTCOPY_STR2
 

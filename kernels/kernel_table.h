@@ -30,6 +30,8 @@ struct KernelTable {
                        std::size_t count, ntc_patch_fn patch, void* ctx, Staging staging,
                        Stores stores);
   void (*copy)(unsigned char* dst, const unsigned char* src, std::size_t n, Stores stores);
+  // memmove with regular stores (any overlap); returns dst.
+  void* (*move)(void* dst, const void* src, std::size_t n);
   // Orders this thread's earlier streaming stores before its later stores.
   void (*drain)();
 };

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -103,6 +104,47 @@ class TemplateAtEntry {
   const unsigned char* ptr_ = nullptr;
 };
 
+[[gnu::cold, gnu::noinline]] void* fail_null(int error) {
+  errno = error;
+  return nullptr;
+}
+
+// The streaming side of ntc_memcpy, out of line so the regular path stays a
+// leaf without a stack frame.
+[[gnu::noinline]] void* copy_streaming(const KernelTable* table, void* dst, const void* src, std::size_t n,
+                                       unsigned flags) {
+  auto* d = static_cast<unsigned char*>(dst);
+  auto* s = static_cast<const unsigned char*>(src);
+  const std::size_t distance = d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
+  if (distance >= n) {
+    table->copy(d, s, n, Stores::streaming);
+  } else if (distance < kMinOverlapStep) {
+    std::memmove(d, s, n);
+  } else if (d < s) {
+    // Forward in steps of `distance`: each step's source lies past everything
+    // written so far, and its destination ends where its source begins.
+    for (std::size_t done = 0; done < n; done += distance)
+      table->copy(d + done, s + done, std::min(distance, n - done), Stores::streaming);
+  } else {
+    // Backward in steps of `distance`, for the mirror-image reason.
+    for (std::size_t left = n; left > 0;) {
+      const std::size_t step = std::min(distance, left);
+      left -= step;
+      table->copy(d + left, s + left, step, Stores::streaming);
+    }
+  }
+  drain_if_needed(table, Stores::streaming, flags);
+  return dst;
+}
+
+// True when p is NULL or [p, p + n) wraps the address space, in one compare.
+inline bool null_or_wraps(const void* p, std::size_t n) {
+  return reinterpret_cast<std::uintptr_t>(p) - 1 >= UINTPTR_MAX - n;
+}
+
+// ntc_memcpy with every check, initialising the library first if needed.
+[[gnu::noinline]] void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags);
+
 }  // namespace
 }  // namespace ntcopy
 
@@ -154,46 +196,28 @@ extern "C" int ntc_fill_patched(void* dst, const void* tmpl, size_t size, size_t
 }
 
 extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags) {
-  if (!flags_valid(flags)) {
-    errno = EINVAL;
-    return nullptr;
-  }
-  if (n == 0) return dst;
-  if (dst == nullptr || src == nullptr) {
-    errno = EINVAL;
-    return nullptr;
-  }
-  if (wraps(dst, n) || wraps(src, n)) {
-    errno = EOVERFLOW;
-    return nullptr;
-  }
-  const KernelTable* table = active_table();
-  const Stores stores = stores_for(flags, n);
-  // Regular stores: glibc's memmove, already tuned for each CPU, in every family.
-  if (stores == Stores::regular) return std::memmove(dst, src, n);
-
-  auto* d = static_cast<unsigned char*>(dst);
-  auto* s = static_cast<const unsigned char*>(src);
-  const std::size_t distance = d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
-  if (distance >= n) {
-    table->copy(d, s, n, Stores::streaming);
-  } else if (distance < kMinOverlapStep) {
-    std::memmove(d, s, n);
-  } else if (d < s) {
-    // Forward in steps of `distance`: each step's source lies past everything
-    // written so far, and its destination ends where its source begins.
-    for (std::size_t done = 0; done < n; done += distance)
-      table->copy(d + done, s + done, std::min(distance, n - done), Stores::streaming);
-  } else {
-    // Backward in steps of `distance`, for the mirror-image reason.
-    for (std::size_t left = n; left > 0;) {
-      const std::size_t step = std::min(distance, left);
-      left -= step;
-      table->copy(d + left, s + left, step, Stores::streaming);
-    }
-  }
-  drain_if_needed(table, stores, flags);
-  return dst;
+  // The common call (initialised, flags 0, below the threshold, valid ranges)
+  // in as few branches as possible, straight to the family's regular copy;
+  // everything else takes memcpy_checked.
+  const KernelTable* table = g_active_table.load(std::memory_order_acquire);
+  if (table != nullptr && flags == 0 && n < nt_threshold_after_init() &&
+      !(null_or_wraps(dst, n) | null_or_wraps(src, n)))
+    return table->move(dst, src, n);
+  return memcpy_checked(dst, src, n, flags);
 }
+
+namespace ntcopy {
+namespace {
+void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) {
+  const KernelTable* table = active_table();
+  if (!flags_valid(flags)) return fail_null(EINVAL);
+  if (n == 0) return dst;
+  if (dst == nullptr || src == nullptr) return fail_null(EINVAL);
+  if (wraps(dst, n) || wraps(src, n)) return fail_null(EOVERFLOW);
+  if (stores_for(flags, n) == Stores::streaming) return copy_streaming(table, dst, src, n, flags);
+  return table->move(dst, src, n);
+}
+}  // namespace
+}  // namespace ntcopy
 
 extern "C" void ntc_drain(void) { active_table()->drain(); }

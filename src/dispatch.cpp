@@ -16,7 +16,7 @@
 namespace ntcopy {
 
 std::atomic<const KernelTable*> g_active_table{nullptr};
-std::atomic<std::size_t> g_nt_threshold{kUnknownCacheThreshold};
+std::atomic<std::size_t> g_nt_threshold{0};
 
 namespace {
 

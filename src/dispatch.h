@@ -13,6 +13,9 @@ namespace ntcopy {
 // constructor). Switching families is one atomic store of this pointer, so a
 // concurrent call uses the old table or the new one, never a mix.
 extern std::atomic<const KernelTable*> g_active_table;
+// Bytes from which flags-0 calls stream. Reads 0 until initialisation, so a
+// fast path that tests `n < g_nt_threshold` falls through to the checked path
+// (which initialises) on the first calls.
 extern std::atomic<std::size_t> g_nt_threshold;
 
 // Probes the CPU, reads the environment and publishes the table, once; safe to

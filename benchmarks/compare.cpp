@@ -1,0 +1,171 @@
+// ntcopy-compare: ntcopy side by side with the bare loops and glibc, in one
+// run, interleaved, medians. Every variant is verified once after timing.
+//
+//   ntcopy-compare [fill-big|fill-cache|copy|crossover|all] [--reps N]
+#include <ntcopy/ntcopy.h>
+
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bare_loops.h"
+#include "bench_util.h"
+
+namespace {
+
+using bench::Buffer;
+using bench::median;
+using bench::now_seconds;
+
+int g_reps = 7;
+int g_failures = 0;
+
+bool has_kernel(const char* name) {
+  const char* names[8];
+  size_t n = ntc_kernels(names, 8);
+  for (size_t i = 0; i < n && i < 8; ++i)
+    if (std::strcmp(names[i], name) == 0) return true;
+  return false;
+}
+
+void check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::printf("VERIFY FAILED: %s\n", what.c_str());
+    ++g_failures;
+  }
+}
+
+// Times each variant g_reps times, interleaved (A B A B ...), each sample
+// running its body `inner` times. med[i] is variant i's median seconds per
+// call; pair[i] the median over reps of (variant i's time / the last
+// variant's time in the same rep), which cancels most of a shared machine's
+// drift.
+struct Timings {
+  std::vector<double> med, pair;
+};
+Timings interleaved(const std::vector<std::function<void()>>& variants, int inner) {
+  std::vector<std::vector<double>> samples(variants.size());
+  for (auto& v : variants) v();  // warm-up
+  for (int r = 0; r < g_reps; ++r)
+    for (size_t i = 0; i < variants.size(); ++i) {
+      double t0 = now_seconds();
+      for (int k = 0; k < inner; ++k) variants[i]();
+      samples[i].push_back((now_seconds() - t0) / inner);
+    }
+  Timings t;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    t.med.push_back(median(samples[i]));
+    std::vector<double> ratio;
+    for (int r = 0; r < g_reps; ++r) ratio.push_back(samples[i][r] / samples.back()[r]);
+    t.pair.push_back(median(ratio));
+  }
+  return t;
+}
+
+double gbps(size_t bytes, double seconds) { return static_cast<double>(bytes) / seconds / 1e9; }
+
+void fill_big() {
+  const size_t kTotal = size_t{26214400} * 64;  // 1.6 GiB: the seed's memmap
+  std::printf("\n## Fill of 1.6 GiB, ntc_fill (auto: %s, flags 0) vs bare AVX-512 streaming loop\n", ntc_kernel());
+  std::printf("%-9s %12s %12s %8s\n", "template", "ntcopy GB/s", "bare GB/s", "ratio");
+  Buffer dst(kTotal + 4096);
+  for (size_t size : {56, 64, 72, 96, 100, 4096}) {
+    auto tmpl = bench::nonzero_bytes(size, size);
+    auto pattern = bench::nonzero_bytes(64, 64 + size);
+    const size_t count = kTotal / size, bytes = count * size, bare_bytes = (bytes + 63) & ~size_t{63};
+    auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
+                            [&] { bare::avx512_stream_pattern(dst.data(), bare_bytes, pattern.data()); }},
+                           1);
+    check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare stream");
+    ntc_fill(dst.data(), tmpl.data(), size, count, 0);
+    check(bench::holds_copies(dst.data(), tmpl.data(), size, count), "ntc_fill " + std::to_string(size));
+    std::printf("%-9zu %12.2f %12.2f %8.3f\n", size, gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]),
+                static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+  }
+}
+
+void fill_cache() {
+  std::printf("\n## In-cache fill, ntc_fill (auto: %s, flags 0) vs bare AVX-512 regular-store loop\n", ntc_kernel());
+  std::printf("%-9s %-9s %12s %12s %8s\n", "template", "total", "ntcopy GB/s", "bare GB/s", "ratio");
+  for (size_t total : {size_t{64} << 10, size_t{256} << 10, size_t{1} << 20, size_t{4} << 20}) {
+    Buffer dst(total + 4096);
+    for (size_t size : {64, 56, 100}) {
+      auto tmpl = bench::nonzero_bytes(size, size);
+      auto pattern = bench::nonzero_bytes(64, 64 + size);
+      const size_t count = total / size, bytes = count * size, bare_bytes = (bytes + 63) & ~size_t{63};
+      const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / total));
+      auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
+                              [&] { bare::avx512_store_pattern(dst.data(), bare_bytes, pattern.data()); }},
+                             inner);
+      check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare store");
+      ntc_fill(dst.data(), tmpl.data(), size, count, 0);
+      check(bench::holds_copies(dst.data(), tmpl.data(), size, count), "ntc_fill in cache");
+      std::printf("%-9zu %-9s %12.2f %12.2f %8.3f\n", size, bench::human_bytes(total).c_str(),
+                  gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]), static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+    }
+  }
+}
+
+void copy() {
+  std::printf("\n## Copy, ntc_memcpy (auto: %s, flags 0) vs glibc memcpy\n", ntc_kernel());
+  std::printf("%-9s %12s %12s %8s\n", "bytes", "ntcopy GB/s", "glibc GB/s", "ratio");
+  for (size_t n = 64; n <= (size_t{256} << 20); n *= 4) {
+    Buffer src(n + 4096), dst(n + 4096);
+    auto data = bench::nonzero_bytes(std::min<size_t>(n, 1 << 20), n);
+    for (size_t off = 0; off < n; off += data.size()) std::memcpy(src.data() + off, data.data(), std::min(data.size(), n - off));
+    const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / n));
+    auto t = interleaved({[&] { ntc_memcpy(dst.data(), src.data(), n, 0); },
+                            [&] { std::memcpy(dst.data(), src.data(), n); }},
+                           inner);
+    std::memset(dst.data(), 0, n);
+    ntc_memcpy(dst.data(), src.data(), n, 0);
+    check(std::memcmp(dst.data(), src.data(), n) == 0, "ntc_memcpy " + std::to_string(n));
+    std::printf("%-9s %12.2f %12.2f %8.3f\n", bench::human_bytes(n).c_str(), gbps(n, t.med[0]), gbps(n, t.med[1]),
+                1 / t.pair[0]);
+  }
+}
+
+// Where streaming starts to pay: regular vs streaming stores by total size.
+void crossover() {
+  std::printf("\n## Crossover (%s): regular vs streaming stores, 64-byte template fill and copy\n", ntc_kernel());
+  std::printf("%-9s %10s %10s %8s | %10s %10s %8s\n", "total", "fill reg", "fill nt", "nt/reg", "copy glibc",
+              "copy nt", "nt/glibc");
+  auto tmpl = bench::nonzero_bytes(64, 1);
+  for (size_t total = size_t{2} << 20; total <= (size_t{512} << 20); total *= 2) {
+    Buffer dst(total + 4096), src(total + 4096);
+    std::memset(src.data(), 0x6b, total);
+    const int inner = static_cast<int>(std::max<size_t>(1, (size_t{512} << 20) / total));
+    auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_TEMPORAL); },
+                            [&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_NONTEMPORAL); },
+                            [&] { std::memcpy(dst.data(), src.data(), total); },
+                            [&] { ntc_memcpy(dst.data(), src.data(), total, NTC_F_NONTEMPORAL); }},
+                           inner);
+    std::printf("%-9s %10.2f %10.2f %8.3f | %10.2f %10.2f %8.3f\n", bench::human_bytes(total).c_str(),
+                gbps(total, t.med[0]), gbps(total, t.med[1]), t.med[0] / t.med[1], gbps(total, t.med[2]),
+                gbps(total, t.med[3]), t.med[2] / t.med[3]);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "all";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) g_reps = std::atoi(argv[++i]);
+    else mode = argv[i];
+  }
+  if (!has_kernel("avx512")) {
+    std::printf("ntcopy-compare: the bare reference loops need AVX-512F, which this CPU lacks\n");
+    return 0;
+  }
+  std::printf("ntcopy-compare: kernel %s, threshold %zu bytes, %d interleaved reps, medians\n", ntc_kernel(),
+              ntc_nt_threshold(), g_reps);
+  if (mode == "fill-big" || mode == "all") fill_big();
+  if (mode == "fill-cache" || mode == "all") fill_cache();
+  if (mode == "copy" || mode == "all") copy();
+  if (mode == "crossover" || mode == "all") crossover();
+  if (g_failures) std::printf("\n%d verification failures\n", g_failures);
+  return g_failures ? 1 : 0;
+}
