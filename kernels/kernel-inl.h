@@ -25,6 +25,7 @@
 #error "define NTCOPY_ISA before including kernel-inl.h"
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -48,14 +49,24 @@ static_assert(kLine % Isa::kBlock == 0);
 
 constexpr size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 constexpr size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
-constexpr size_t gcd_size(size_t a, size_t b) {
-  while (b != 0) {
-    size_t r = a % b;
-    a = b;
-    b = r;
-  }
-  return a;
+// a % m without the division when a < m, the common case here (a < 64).
+inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
+// The largest power of two dividing size, at most 64: gcd(size, 64).
+inline size_t gcd_with_line(size_t size) {
+  return min_size(size & (~size + 1), kLine);
 }
+// N bytes as one GCC vector, unaligned (a class typedef: GCC drops these
+// attributes from alias templates).
+template <size_t N>
+struct Unaligned {
+  typedef u8 type __attribute__((vector_size(N), aligned(1), may_alias));
+};
+// N bytes as one GCC vector at an N-aligned address.
+template <size_t N>
+struct Aligned {
+  typedef u8 type __attribute__((vector_size(N), may_alias));
+};
+
 // Bytes from p to the next 64-byte boundary (0 when p is on one).
 inline size_t bytes_to_line(const u8* p) {
   return static_cast<size_t>(-reinterpret_cast<std::uintptr_t>(p)) & (kLine - 1);
@@ -141,6 +152,37 @@ void copy_periodic(u8* d, size_t n, PeriodicSource p) {
   }
 }
 
+// With regular stores into cache, loading the pattern back from the image
+// costs a third of the store rate; a pattern of a few lines is kept in
+// registers instead, and the loop is stores alone. This many lines at most:
+constexpr size_t kRegisterLines = std::min<size_t>(8, 16 * Isa::kBlock / kLine);
+
+// Stores n bytes (a multiple of 64) of the pattern that repeats the L lines at
+// image (64-aligned) to d (64-aligned), from registers.
+template <size_t L>
+void store_lines_from_registers(u8* d, size_t n, const u8* image) {
+  using V = typename Aligned<Isa::kBlock>::type;
+  constexpr size_t kRegs = L * kLine / Isa::kBlock;
+  V r[kRegs];
+#pragma GCC unroll 64
+  for (size_t k = 0; k < kRegs; ++k) r[k] = *reinterpret_cast<const V*>(image + k * Isa::kBlock);
+  for (; n >= L * kLine; n -= L * kLine, d += L * kLine) {
+#pragma GCC unroll 64
+    for (size_t k = 0; k < kRegs; ++k) *reinterpret_cast<V*>(d + k * Isa::kBlock) = r[k];
+  }
+  copy_lines<Stores::regular>(d, image, n);  // fewer than L lines left
+}
+
+// Regular-store body of a fill whose image repeats every `lines` lines.
+// Precondition: 1 <= lines <= kRegisterLines.
+template <size_t L = 1>
+void store_body_from_registers(u8* d, size_t n, const u8* image, size_t lines) {
+  if constexpr (L < kRegisterLines) {
+    if (lines != L) return store_body_from_registers<L + 1>(d, n, image, lines);
+  }
+  store_lines_from_registers<L>(d, n, image);
+}
+
 // Fills [dst, dst + size*count) with copies of tmpl. tmpl must not overlap it.
 template <Stores S>
 void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
@@ -153,26 +195,33 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   write_pattern(dst, tmpl, size, 0, head);
   u8* const body = dst + head;
   const size_t body_bytes = (total - head) & ~(kLine - 1);
-  const size_t tail_phase = (head + body_bytes) % size;
-  const size_t tail = total - head - body_bytes;
+  const size_t tail = total - head - body_bytes;  // < 64
+  // Where the tail starts in the template: (total - tail) mod size.
+  const size_t tail_phase = small_mod(size - small_mod(tail, size), size);
+  const size_t body_phase = small_mod(head, size);
 
   // The shortest period that keeps every line aligned is lcm(size, 64); an
   // image of a multiple of it is read with aligned loads only. A template whose
   // lcm is too large is imaged at a multiple of its size (unaligned loads), and
   // one larger than the image is read in place.
-  const size_t aligned_unit = size / gcd_size(size, kLine) * kLine;
+  const size_t aligned_unit = size / gcd_with_line(size) * kLine;
   const size_t unit = aligned_unit <= kImageCap ? aligned_unit : size;
   alignas(kLine) u8 image[kImageCap + kLine];
-  PeriodicSource source{tmpl, size, size, head % size};
-  if (unit <= kImageCap) {
+  if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 && unit / kLine <= kRegisterLines) {
+    // A period of a few lines: one period of image, then stores from registers.
+    build_image(image, tmpl, size, body_phase, unit, unit);
+    store_body_from_registers(body, body_bytes, image, unit / kLine);
+  } else if (unit <= kImageCap) {
     // Long enough for long runs, short enough that building it stays a small
     // part of the fill.
-    size_t want = min_size(total / 16, kMaxImageRun);
-    size_t units = max_size(1, min_size((want + unit - 1) / unit, kImageCap / unit));
-    source = {image, unit * units, unit * units + kLine, 0};
-    build_image(image, tmpl, size, head % size, unit, source.extent);
+    const size_t want = min_size(total / 16, kMaxImageRun);
+    const size_t units = max_size(1, min_size((want + unit - 1) / unit, kImageCap / unit));
+    const PeriodicSource source{image, unit * units, unit * units + kLine, 0};
+    build_image(image, tmpl, size, body_phase, unit, source.extent);
+    copy_periodic<S>(body, body_bytes, source);
+  } else {
+    copy_periodic<S>(body, body_bytes, PeriodicSource{tmpl, size, size, body_phase});
   }
-  copy_periodic<S>(body, body_bytes, source);
   write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
 }
 
@@ -224,11 +273,7 @@ void fill_patched_impl(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_p
 // memmove for short copies with this family's vectors: heads and tails that
 // may overlap, every load before any store (so overlapping ranges are fine).
 // GCC vector types rather than xsimd batches, and named variables rather than
-// arrays: GCC keeps arrays of either on the stack.
-template <size_t N>
-struct Unaligned {  // a class typedef: GCC drops these attributes from alias templates
-  typedef u8 type __attribute__((vector_size(N), aligned(1), may_alias));
-};
+// arrays: GCC keeps arrays of either on the stack here.
 // One, two or four vectors of N bytes from each end.
 // Precondition: K*N <= n <= 2*K*N.
 template <size_t N, size_t K = 1>
