@@ -137,9 +137,12 @@ class TemplateAtEntry {
   return dst;
 }
 
-// True when p is NULL or [p, p + n) wraps the address space, in one compare.
-inline bool null_or_wraps(const void* p, std::size_t n) {
-  return reinterpret_cast<std::uintptr_t>(p) - 1 >= UINTPTR_MAX - n;
+// True when a or b is NULL or [a, a + n) or [b, b + n) wraps the address
+// space: one compare per pointer, no branch between them.
+inline bool null_or_wraps(const void* a, const void* b, std::size_t n) {
+  const std::uintptr_t last_start = UINTPTR_MAX - n;
+  return static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(a) - 1 >= last_start) |
+         static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(b) - 1 >= last_start);
 }
 
 // ntc_memcpy with every check, initialising the library first if needed.
@@ -201,7 +204,7 @@ extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags
   // everything else takes memcpy_checked.
   const KernelTable* table = g_active_table.load(std::memory_order_acquire);
   if (table != nullptr && flags == 0 && n < nt_threshold_after_init() &&
-      !(null_or_wraps(dst, n) | null_or_wraps(src, n)))
+      !null_or_wraps(dst, src, n))
     return table->move(dst, src, n);
   return memcpy_checked(dst, src, n, flags);
 }
