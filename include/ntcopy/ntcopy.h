@@ -35,7 +35,8 @@ extern "C" {
  * Returns 0, or -1 with errno:
  *   EINVAL     unknown flag bits, both TEMPORAL and NONTEMPORAL, size == 0, or a
  *              NULL dst/tmpl with count > 0;
- *   EOVERFLOW  size*count overflows or dst + size*count wraps the address space;
+ *   EOVERFLOW  size*count overflows, or dst + size*count or tmpl + size wraps
+ *              the address space;
  *   ENOMEM     a template larger than 8 KiB overlaps the destination and could
  *              not be copied aside. */
 NTC_API int ntc_fill(void *dst, const void *tmpl, size_t size, size_t count, unsigned flags);

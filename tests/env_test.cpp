@@ -1,0 +1,288 @@
+// NTCOPY_KERNEL and NTCOPY_NT_THRESHOLD, each read by a fresh process: the
+// helper ntcopy_env_child reports the chosen kernel and threshold and checks a
+// few fills; this test checks those and the child's stderr (exactly one line
+// per rejected value, naming the variable; nothing for accepted values).
+#include "test_util.h"
+
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+using namespace ntc_test;
+
+namespace {
+
+#ifndef NTCOPY_ENV_CHILD
+#error "NTCOPY_ENV_CHILD must name the ntcopy_env_child executable"
+#endif
+
+struct ChildResult {
+  int exit_code = -1;  // -1: did not exit normally
+  std::string out, err;
+  std::string kernel;
+  std::optional<std::size_t> threshold;
+  std::string fill;
+};
+
+// "NAME=value" entries (value: raw bytes) replace the caller's NTCOPY_KERNEL
+// and NTCOPY_NT_THRESHOLD; the variables not listed are unset in the child.
+ChildResult run_child(const std::vector<std::string>& assignments) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view v(*e);
+    if (v.starts_with("NTCOPY_KERNEL=") || v.starts_with("NTCOPY_NT_THRESHOLD=")) continue;
+    env_strings.emplace_back(v);
+  }
+  for (const auto& a : assignments) env_strings.push_back(a);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  REQUIRE(pipe(out_pipe) == 0);
+  REQUIRE(pipe(err_pipe) == 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+    posix_spawn_file_actions_addclose(&fa, fd);
+  std::string path = NTCOPY_ENV_CHILD;
+  char* argv[] = {path.data(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, path.c_str(), &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  REQUIRE_MESSAGE(rc == 0, "posix_spawn(", path, ") failed: ", std::strerror(rc));
+
+  ChildResult r;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char chunk[4096];
+      const ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+      if (n > 0) {
+        sinks[i]->append(chunk, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+
+  std::size_t pos = 0;
+  while (pos < r.out.size()) {
+    std::size_t nl = r.out.find('\n', pos);
+    if (nl == std::string::npos) nl = r.out.size();
+    const std::string line = r.out.substr(pos, nl - pos);
+    if (line.starts_with("kernel=")) r.kernel = line.substr(7);
+    if (line.starts_with("threshold=")) r.threshold = std::stoull(line.substr(10));
+    if (line.starts_with("fill=")) r.fill = line.substr(5);
+    pos = nl + 1;
+  }
+  return r;
+}
+
+// Printable form of a (possibly binary) value for the test's own messages.
+std::string show(std::string_view s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      o += static_cast<char>(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    }
+  }
+  if (o.size() > 80) o = o.substr(0, 80) + "...";
+  return o;
+}
+
+std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// The child ran, passed its own checks and said nothing on stderr.
+void check_clean(const ChildResult& r) {
+  INFO("child stdout:\n", r.out, "child stderr:\n", r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.fill == "ok");
+  CHECK(r.err.empty());
+}
+
+// Exactly one warning line on stderr, naming `var`, with the rejected value
+// made safe to print (no control characters, none of its raw high bytes).
+void check_one_warning(const ChildResult& r, const char* var) {
+  INFO("child stdout:\n", r.out, "child stderr: \"", show(r.err), "\"");
+  CHECK(r.exit_code == 0);
+  CHECK(r.fill == "ok");
+  CHECK(count_lines(r.err) == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+  CHECK(r.err.find(var) != std::string::npos);
+  bool control = false;
+  for (std::size_t i = 0; i + 1 < r.err.size(); ++i) {
+    const auto c = static_cast<unsigned char>(r.err[i]);
+    if (c < 0x20 || c == 0x7f) control = true;
+  }
+  CHECK_FALSE(control);
+  CHECK(r.err.find('\xff') == std::string::npos);
+  CHECK(r.err.find('\xfe') == std::string::npos);
+  CHECK(r.err.size() < 400);
+}
+
+std::string best_family() {
+  const auto f = supported_families();
+  REQUIRE(!f.empty());
+  return f.front();
+}
+
+std::size_t default_threshold_of_child() {
+  static const std::size_t t = [] {
+    const ChildResult r = run_child({});
+    check_clean(r);
+    REQUIRE(r.threshold.has_value());
+    return *r.threshold;
+  }();
+  return t;
+}
+
+const std::string kLong = "avx512" + std::string(1000, 'x');
+const std::string kNonAscii = "\xff\xfe" "avx\x01\x1b[2J\xc3\xa9";
+
+}  // namespace
+
+TEST_CASE("env: NTCOPY_KERNEL unset, empty or auto picks the best family silently") {
+  const std::string best = best_family();
+  for (const auto& env : std::vector<std::vector<std::string>>{
+           {}, {"NTCOPY_KERNEL="}, {"NTCOPY_KERNEL=auto"}}) {
+    INFO("env: ", env.empty() ? std::string("(unset)") : env[0]);
+    const ChildResult r = run_child(env);
+    check_clean(r);
+    CHECK(r.kernel == best);
+  }
+}
+
+TEST_CASE("env: NTCOPY_KERNEL=<family> for each supported family") {
+  for (const auto& fam : supported_families()) {
+    INFO("NTCOPY_KERNEL=", fam);
+    const ChildResult r = run_child({"NTCOPY_KERNEL=" + fam});
+    check_clean(r);
+    CHECK(r.kernel == fam);
+  }
+}
+
+TEST_CASE("env: bad NTCOPY_KERNEL values warn once and fall back to auto") {
+  const std::string best = best_family();
+  for (const std::string& v : {std::string("avx1024"), std::string("AVX512"), std::string("nope"),
+                               std::string("auto "), kLong, kNonAscii}) {
+    INFO("NTCOPY_KERNEL=\"", show(v), "\" (", v.size(), " bytes)");
+    const ChildResult r = run_child({"NTCOPY_KERNEL=" + v});
+    check_one_warning(r, "NTCOPY_KERNEL");
+    CHECK(r.kernel == best);
+  }
+}
+
+TEST_CASE("env: NTCOPY_KERNEL forcing a family this CPU lacks") {
+  std::vector<const char*> lacking;
+  for (const char* f : kAllFamilies)
+    if (!family_supported(f)) lacking.push_back(f);
+  if (lacking.empty()) {
+    MESSAGE("skipped: NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it (this CPU "
+            "supports every family)");
+    return;
+  }
+  const std::string best = best_family();
+  for (const char* f : lacking) {
+    INFO("NTCOPY_KERNEL=", std::string(f), " (not supported by this CPU)");
+    const ChildResult r = run_child({std::string("NTCOPY_KERNEL=") + f});
+    check_one_warning(r, "NTCOPY_KERNEL");
+    CHECK(r.kernel == best);
+  }
+}
+
+TEST_CASE("env: accepted NTCOPY_NT_THRESHOLD values") {
+  const std::size_t def = default_threshold_of_child();
+  CHECK(def >= (std::size_t{8} << 20));
+  CHECK(def <= (std::size_t{64} << 20));
+  MESSAGE("default threshold: ", def);
+  const struct {
+    const char* value;
+    std::size_t bytes;
+  } good[] = {{"0", 0},           {"4096", 4096},       {"64K", 64 << 10},
+              {"64k", 64 << 10},  {"2M", 2 << 20},      {"1G", std::size_t{1} << 30},
+              {"", def}};
+  for (const auto& g : good) {
+    INFO("NTCOPY_NT_THRESHOLD=\"", std::string(g.value), "\"");
+    const ChildResult r = run_child({std::string("NTCOPY_NT_THRESHOLD=") + g.value});
+    check_clean(r);
+    REQUIRE(r.threshold.has_value());
+    CHECK(*r.threshold == g.bytes);
+    CHECK(r.kernel == best_family());
+  }
+}
+
+TEST_CASE("env: bad NTCOPY_NT_THRESHOLD values warn once and use the default") {
+  const std::size_t def = default_threshold_of_child();
+  for (const std::string& v :
+       {std::string("abc"), std::string("-5"), std::string("12X"), std::string(" 5"),
+        std::string("5 "), std::string("1T"), std::string("99999999999999999999999"),
+        std::string("18014398509481984K"), kNonAscii, std::string(500, '9')}) {
+    INFO("NTCOPY_NT_THRESHOLD=\"", show(v), "\"");
+    const ChildResult r = run_child({"NTCOPY_NT_THRESHOLD=" + v});
+    check_one_warning(r, "NTCOPY_NT_THRESHOLD");
+    REQUIRE(r.threshold.has_value());
+    CHECK(*r.threshold == def);
+  }
+}
+
+TEST_CASE("env: both variables bad give one line each") {
+  const ChildResult r = run_child({"NTCOPY_KERNEL=avx1024", "NTCOPY_NT_THRESHOLD=12X"});
+  INFO("child stderr: \"", show(r.err), "\"");
+  CHECK(r.exit_code == 0);
+  CHECK(r.fill == "ok");
+  CHECK(count_lines(r.err) == 2);
+  const std::size_t nl = r.err.find('\n');
+  REQUIRE(nl != std::string::npos);
+  const std::string first = r.err.substr(0, nl), second = r.err.substr(nl + 1);
+  const bool k1 = first.find("NTCOPY_KERNEL") != std::string::npos;
+  const bool t1 = first.find("NTCOPY_NT_THRESHOLD") != std::string::npos;
+  const bool k2 = second.find("NTCOPY_KERNEL") != std::string::npos;
+  const bool t2 = second.find("NTCOPY_NT_THRESHOLD") != std::string::npos;
+  CHECK(((k1 && t2) || (t1 && k2)));
+  CHECK(r.kernel == best_family());
+  REQUIRE(r.threshold.has_value());
+  CHECK(*r.threshold == default_threshold_of_child());
+}
+
+TEST_CASE("env: good values of both variables together") {
+  const auto fams = supported_families();
+  const std::string fam = fams.back();  // generic
+  const ChildResult r = run_child({"NTCOPY_KERNEL=" + fam, "NTCOPY_NT_THRESHOLD=0"});
+  check_clean(r);
+  CHECK(r.kernel == fam);
+  REQUIRE(r.threshold.has_value());
+  CHECK(*r.threshold == 0);
+}
