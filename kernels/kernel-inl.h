@@ -25,7 +25,6 @@
 #error "define NTCOPY_ISA before including kernel-inl.h"
 #endif
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -72,6 +71,65 @@ inline size_t bytes_to_line(const u8* p) {
   return static_cast<size_t>(-reinterpret_cast<std::uintptr_t>(p)) & (kLine - 1);
 }
 
+// memmove for short copies with this family's vectors: heads and tails that
+// may overlap, every load before any store (so overlapping ranges are fine).
+// GCC vector types rather than xsimd batches, and named variables rather than
+// arrays: GCC keeps arrays of either on the stack here.
+// One, two or four vectors of N bytes from each end.
+// Precondition: K*N <= n <= 2*K*N.
+template <size_t N, size_t K = 1>
+[[gnu::always_inline]] inline void move_head_tail(u8* d, const u8* s, size_t n) {
+  using V = typename Unaligned<N>::type;
+  static_assert(sizeof(V) == N && (K == 1 || K == 2 || K == 4));
+  auto ld = [](const u8* p) { return *reinterpret_cast<const V*>(p); };
+  auto st = [](u8* p, V v) { *reinterpret_cast<V*>(p) = v; };
+  const u8* e = s + n;  // loads from the end
+  u8* f = d + n;        // stores to the end
+  const V h0 = ld(s), t0 = ld(e - N);
+  if constexpr (K == 1) {
+    st(d, h0), st(f - N, t0);
+  } else if constexpr (K == 2) {
+    const V h1 = ld(s + N), t1 = ld(e - 2 * N);
+    st(d, h0), st(d + N, h1), st(f - 2 * N, t1), st(f - N, t0);
+  } else {
+    const V h1 = ld(s + N), h2 = ld(s + 2 * N), h3 = ld(s + 3 * N);
+    const V t1 = ld(e - 2 * N), t2 = ld(e - 3 * N), t3 = ld(e - 4 * N);
+    st(d, h0), st(d + N, h1), st(d + 2 * N, h2), st(d + 3 * N, h3);
+    st(f - 4 * N, t3), st(f - 3 * N, t2), st(f - 2 * N, t1), st(f - N, t0);
+  }
+}
+
+// Below one block: halving head-and-tail sizes. Precondition: 1 <= n <= B.
+template <size_t B>
+inline void move_below_block(u8* d, const u8* s, size_t n) {
+  if constexpr (B >= 4) {
+    if (n >= B / 2) return move_head_tail<B / 2>(d, s, n);
+    return move_below_block<B / 2>(d, s, n);
+  } else {
+    if (n >= 2) return move_head_tail<2>(d, s, n);
+    *d = *s;
+  }
+}
+
+// memmove with regular stores: up to eight blocks with this family's vectors,
+// longer copies through glibc's memmove (tuned per CPU: rep movsb, its own
+// non-temporal path). Used for every short copy inside the kernels too, where
+// GCC would otherwise expand a bounded memcpy into a slow rep movsq.
+inline void move_bytes(u8* d, const u8* s, size_t n) {
+  constexpr size_t B = Isa::kBlock;
+  if (n < B) {
+    if (n != 0) move_below_block<B>(d, s, n);
+  } else if (n <= 2 * B) {
+    move_head_tail<B, 1>(d, s, n);
+  } else if (n <= 4 * B) {
+    move_head_tail<B, 2>(d, s, n);
+  } else if (n <= 8 * B) {
+    move_head_tail<B, 4>(d, s, n);
+  } else {
+    std::memmove(d, s, n);
+  }
+}
+
 // Copies whole lines. Precondition: d is 64-byte aligned, n a multiple of 64.
 template <Stores S>
 inline void copy_lines(u8* d, const u8* s, size_t n) {
@@ -90,15 +148,15 @@ inline void copy_lines(u8* d, const u8* s, size_t n) {
 // at byte `phase` (< size) of the template. Regular stores; d must not overlap t.
 void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
   size_t have = min_size(len, size - phase);
-  std::memcpy(d, t + phase, have);
+  move_bytes(d, t + phase, have);
   if (have == len) return;
   size_t wrap = min_size(len - have, phase);
-  std::memcpy(d + have, t, wrap);
+  move_bytes(d + have, t, wrap);
   have += wrap;  // == size here: d[0, have) is one whole period
   // d is periodic with period `size` and `have` is a multiple of it: doubling.
   while (have < len) {
     size_t n = min_size(have, len - have);
-    std::memcpy(d + have, d, n);
+    move_bytes(d + have, d, n);
     have += n;
   }
 }
@@ -153,9 +211,11 @@ void copy_periodic(u8* d, size_t n, PeriodicSource p) {
 }
 
 // With regular stores into cache, loading the pattern back from the image
-// costs a third of the store rate; a pattern of a few lines is kept in
-// registers instead, and the loop is stores alone. This many lines at most:
-constexpr size_t kRegisterLines = std::min<size_t>(8, 16 * Isa::kBlock / kLine);
+// costs up to a third of the store rate; a pattern that fits in the vector
+// registers (all but four of them: 32 with AVX-512, 16 before) is kept there
+// instead, and the loop is stores alone. This many lines at most:
+constexpr size_t kVectorRegisters = Isa::kBlock == 64 ? 32 : 16;
+constexpr size_t kRegisterLines = (kVectorRegisters - 4) * Isa::kBlock / kLine;
 
 // Stores n bytes (a multiple of 64) of the pattern that repeats the L lines at
 // image (64-aligned) to d (64-aligned), from registers.
@@ -187,7 +247,10 @@ void store_body_from_registers(u8* d, size_t n, const u8* image, size_t lines) {
 template <Stores S>
 void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   const size_t total = size * count;
-  if (total < kSmallFill) {
+  const size_t aligned_unit = size / gcd_with_line(size) * kLine;
+  // A short fill, or a regular-store fill no longer than two periods of the
+  // image it would need: writing the pattern in place is cheaper.
+  if (total < kSmallFill || (S == Stores::regular && total <= 2 * min_size(aligned_unit, kImageCap))) {
     write_pattern(dst, tmpl, size, 0, total);
     return;
   }
@@ -204,7 +267,6 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   // image of a multiple of it is read with aligned loads only. A template whose
   // lcm is too large is imaged at a multiple of its size (unaligned loads), and
   // one larger than the image is read in place.
-  const size_t aligned_unit = size / gcd_with_line(size) * kLine;
   const size_t unit = aligned_unit <= kImageCap ? aligned_unit : size;
   alignas(kLine) u8 image[kImageCap + kLine];
   if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 && unit / kLine <= kRegisterLines) {
@@ -229,14 +291,14 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
 template <Stores S>
 void copy_impl(u8* d, const u8* s, size_t n) {
   if (S == Stores::regular || !Isa::kStreams || n < kSmallFill) {
-    std::memcpy(d, s, n);
+    move_bytes(d, s, n);
     return;
   }
   const size_t head = bytes_to_line(d);
-  std::memcpy(d, s, head);
+  move_bytes(d, s, head);
   const size_t body = (n - head) & ~(kLine - 1);
   copy_lines<Stores::streaming>(d + head, s + head, body);
-  std::memcpy(d + head + body, s + head + body, n - head - body);
+  move_bytes(d + head + body, s + head + body, n - head - body);
 }
 
 // The patched fill stages each batch of elements, lets `patch` change them,
@@ -265,77 +327,9 @@ void fill_patched_impl(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_p
     const size_t store = bytes - (reinterpret_cast<std::uintptr_t>(out + bytes) & (kLine - 1));
     copy_impl<S>(out, from, store);
     carried = bytes - store;
-    std::memmove(elems - carried, from + store, carried);
+    move_bytes(elems - carried, from + store, carried);
     out += store;
   }
-}
-
-// memmove for short copies with this family's vectors: heads and tails that
-// may overlap, every load before any store (so overlapping ranges are fine).
-// GCC vector types rather than xsimd batches, and named variables rather than
-// arrays: GCC keeps arrays of either on the stack here.
-// One, two or four vectors of N bytes from each end.
-// Precondition: K*N <= n <= 2*K*N.
-template <size_t N, size_t K = 1>
-[[gnu::always_inline]] inline void move_head_tail(u8* d, const u8* s, size_t n) {
-  using V = typename Unaligned<N>::type;
-  static_assert(sizeof(V) == N && (K == 1 || K == 2 || K == 4));
-  auto ld = [](const u8* p) { return *reinterpret_cast<const V*>(p); };
-  auto st = [](u8* p, V v) { *reinterpret_cast<V*>(p) = v; };
-  const u8* e = s + n;  // loads from the end
-  u8* f = d + n;        // stores to the end
-  const V h0 = ld(s), t0 = ld(e - N);
-  if constexpr (K == 1) {
-    st(d, h0), st(f - N, t0);
-  } else if constexpr (K == 2) {
-    const V h1 = ld(s + N), t1 = ld(e - 2 * N);
-    st(d, h0), st(d + N, h1), st(f - 2 * N, t1), st(f - N, t0);
-  } else {
-    const V h1 = ld(s + N), h2 = ld(s + 2 * N), h3 = ld(s + 3 * N);
-    const V t1 = ld(e - 2 * N), t2 = ld(e - 3 * N), t3 = ld(e - 4 * N);
-    st(d, h0), st(d + N, h1), st(d + 2 * N, h2), st(d + 3 * N, h3);
-    st(f - 4 * N, t3), st(f - 3 * N, t2), st(f - 2 * N, t1), st(f - N, t0);
-  }
-}
-
-// Below one block: halving head-and-tail sizes. Precondition: 1 <= n <= B.
-template <size_t B>
-inline void move_below_block(u8* d, const u8* s, size_t n) {
-  if constexpr (B >= 4) {
-    if (n >= B / 2) return move_head_tail<B / 2>(d, s, n);
-    return move_below_block<B / 2>(d, s, n);
-  } else {
-    if (n >= 2) return move_head_tail<2>(d, s, n);
-    *d = *s;
-  }
-}
-
-// The regular-store copy with memmove semantics: up to eight blocks with this
-// family's vectors, longer copies through glibc's memmove (tuned per CPU).
-template <class I>
-void* move(void* dst, const void* src, size_t n) {
-  if constexpr (I::kStreams) {
-    auto* d = static_cast<u8*>(dst);
-    auto* s = static_cast<const u8*>(src);
-    constexpr size_t B = I::kBlock;
-    if (n < B) {
-      if (n != 0) move_below_block<B>(d, s, n);
-      return dst;
-    }
-    if (n <= 2 * B) {
-      move_head_tail<B, 1>(d, s, n);
-      return dst;
-    }
-    if (n <= 4 * B) {
-      move_head_tail<B, 2>(d, s, n);
-      return dst;
-    }
-    if (n <= 8 * B) {
-      move_head_tail<B, 4>(d, s, n);
-      return dst;
-    }
-  }
-  return std::memmove(dst, src, n);
 }
 
 void fill(u8* dst, const u8* tmpl, size_t size, size_t count, Stores stores) {
@@ -353,6 +347,11 @@ void fill_patched(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_
     fill_patched_impl<Stores::regular>(dst, tmpl, size, count, patch, ctx, staging);
 }
 
+void* move(void* dst, const void* src, size_t n) {
+  move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
+  return dst;
+}
+
 void copy(u8* dst, const u8* src, size_t n, Stores stores) {
   if (stores == Stores::streaming)
     copy_impl<Stores::streaming>(dst, src, n);
@@ -364,7 +363,7 @@ void copy(u8* dst, const u8* src, size_t n, Stores stores) {
 
 #define NTCOPY_STR2(x) #x
 #define NTCOPY_STR(x) NTCOPY_STR2(x)
-extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move<Isa>, Isa::drain};
+extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move, Isa::drain};
 #undef NTCOPY_STR
 #undef NTCOPY_STR2
 

@@ -9,7 +9,7 @@
 
 namespace ntcopy::generic {
 struct Isa {
-  static constexpr std::size_t kBlock = 64;
+  static constexpr std::size_t kBlock = 16;  // SSE2-sized vectors where the target has them
   static constexpr bool kStreams = false;
   static void store_block(unsigned char* d, const unsigned char* s) { std::memcpy(d, s, kBlock); }
   static void stream_block(unsigned char* d, const unsigned char* s) { std::memcpy(d, s, kBlock); }
