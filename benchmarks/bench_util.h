@@ -61,7 +61,8 @@ inline std::vector<unsigned char> nonzero_bytes(size_t n, uint64_t seed) {
 }
 
 // True when dst holds `count` copies of the template.
-inline bool holds_copies(const unsigned char* dst, const unsigned char* tmpl, size_t size, size_t count) {
+inline bool holds_copies(const unsigned char* dst, const unsigned char* tmpl, size_t size,
+                         size_t count) {
   for (size_t i = 0; i < count; ++i)
     if (std::memcmp(dst + i * size, tmpl, size) != 0) return false;
   return true;
@@ -83,7 +84,9 @@ inline std::string human_bytes(size_t b) {
     ++u;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, v == static_cast<double>(static_cast<long long>(v)) ? "%.0f %s" : "%.1f %s", v, unit[u]);
+  std::snprintf(buf, sizeof buf,
+                v == static_cast<double>(static_cast<long long>(v)) ? "%.0f %s" : "%.1f %s", v,
+                unit[u]);
   return buf;
 }
 

@@ -68,42 +68,52 @@ double gbps(size_t bytes, double seconds) { return static_cast<double>(bytes) / 
 
 void fill_big() {
   const size_t kTotal = size_t{26214400} * 64;  // 1.6 GiB: the seed's memmap
-  std::printf("\n## Fill of 1.6 GiB, ntc_fill (auto: %s, flags 0) vs bare AVX-512 streaming loop\n", ntc_kernel());
+  std::printf("\n## Fill of 1.6 GiB, ntc_fill (auto: %s, flags 0) vs bare AVX-512 streaming loop\n",
+              ntc_kernel());
   std::printf("%-9s %12s %12s %8s\n", "template", "ntcopy GB/s", "bare GB/s", "ratio");
   Buffer dst(kTotal + 4096);
   for (size_t size : {56, 64, 72, 96, 100, 4096}) {
     auto tmpl = bench::nonzero_bytes(size, size);
     auto pattern = bench::nonzero_bytes(64, 64 + size);
-    const size_t count = kTotal / size, bytes = count * size, bare_bytes = (bytes + 63) & ~size_t{63};
-    auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
-                            [&] { bare::avx512_stream_pattern(dst.data(), bare_bytes, pattern.data()); }},
-                           1);
+    const size_t count = kTotal / size, bytes = count * size,
+                 bare_bytes = (bytes + 63) & ~size_t{63};
+    auto t =
+        interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
+                     [&] { bare::avx512_stream_pattern(dst.data(), bare_bytes, pattern.data()); }},
+                    1);
     check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare stream");
     ntc_fill(dst.data(), tmpl.data(), size, count, 0);
-    check(bench::holds_copies(dst.data(), tmpl.data(), size, count), "ntc_fill " + std::to_string(size));
-    std::printf("%-9zu %12.2f %12.2f %8.3f\n", size, gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]),
-                static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+    check(bench::holds_copies(dst.data(), tmpl.data(), size, count),
+          "ntc_fill " + std::to_string(size));
+    std::printf("%-9zu %12.2f %12.2f %8.3f\n", size, gbps(bytes, t.med[0]),
+                gbps(bare_bytes, t.med[1]), static_cast<double>(bytes) / bare_bytes / t.pair[0]);
   }
 }
 
 void fill_cache() {
-  std::printf("\n## In-cache fill, ntc_fill (auto: %s, flags 0) vs bare AVX-512 regular-store loop\n", ntc_kernel());
-  std::printf("%-9s %-9s %12s %12s %8s\n", "template", "total", "ntcopy GB/s", "bare GB/s", "ratio");
+  std::printf(
+      "\n## In-cache fill, ntc_fill (auto: %s, flags 0) vs bare AVX-512 regular-store loop\n",
+      ntc_kernel());
+  std::printf("%-9s %-9s %12s %12s %8s\n", "template", "total", "ntcopy GB/s", "bare GB/s",
+              "ratio");
   for (size_t total : {size_t{64} << 10, size_t{256} << 10, size_t{1} << 20, size_t{4} << 20}) {
     Buffer dst(total + 4096);
     for (size_t size : {64, 56, 100}) {
       auto tmpl = bench::nonzero_bytes(size, size);
       auto pattern = bench::nonzero_bytes(64, 64 + size);
-      const size_t count = total / size, bytes = count * size, bare_bytes = (bytes + 63) & ~size_t{63};
+      const size_t count = total / size, bytes = count * size,
+                   bare_bytes = (bytes + 63) & ~size_t{63};
       const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / total));
-      auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
-                              [&] { bare::avx512_store_pattern(dst.data(), bare_bytes, pattern.data()); }},
-                             inner);
+      auto t =
+          interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
+                       [&] { bare::avx512_store_pattern(dst.data(), bare_bytes, pattern.data()); }},
+                      inner);
       check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare store");
       ntc_fill(dst.data(), tmpl.data(), size, count, 0);
       check(bench::holds_copies(dst.data(), tmpl.data(), size, count), "ntc_fill in cache");
       std::printf("%-9zu %-9s %12.2f %12.2f %8.3f\n", size, bench::human_bytes(total).c_str(),
-                  gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]), static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+                  gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]),
+                  static_cast<double>(bytes) / bare_bytes / t.pair[0]);
     }
   }
 }
@@ -114,37 +124,41 @@ void copy() {
   for (size_t n = 64; n <= (size_t{256} << 20); n *= 4) {
     Buffer src(n + 4096), dst(n + 4096);
     auto data = bench::nonzero_bytes(std::min<size_t>(n, 1 << 20), n);
-    for (size_t off = 0; off < n; off += data.size()) std::memcpy(src.data() + off, data.data(), std::min(data.size(), n - off));
+    for (size_t off = 0; off < n; off += data.size())
+      std::memcpy(src.data() + off, data.data(), std::min(data.size(), n - off));
     const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / n));
     auto t = interleaved({[&] { ntc_memcpy(dst.data(), src.data(), n, 0); },
-                            [&] { std::memcpy(dst.data(), src.data(), n); }},
-                           inner);
+                          [&] { std::memcpy(dst.data(), src.data(), n); }},
+                         inner);
     std::memset(dst.data(), 0, n);
     ntc_memcpy(dst.data(), src.data(), n, 0);
     check(std::memcmp(dst.data(), src.data(), n) == 0, "ntc_memcpy " + std::to_string(n));
-    std::printf("%-9s %12.2f %12.2f %8.3f\n", bench::human_bytes(n).c_str(), gbps(n, t.med[0]), gbps(n, t.med[1]),
-                1 / t.pair[0]);
+    std::printf("%-9s %12.2f %12.2f %8.3f\n", bench::human_bytes(n).c_str(), gbps(n, t.med[0]),
+                gbps(n, t.med[1]), 1 / t.pair[0]);
   }
 }
 
 // Where streaming starts to pay: regular vs streaming stores by total size.
 void crossover() {
-  std::printf("\n## Crossover (%s): regular vs streaming stores, 64-byte template fill and copy\n", ntc_kernel());
-  std::printf("%-9s %10s %10s %8s | %10s %10s %8s\n", "total", "fill reg", "fill nt", "nt/reg", "copy glibc",
-              "copy nt", "nt/glibc");
+  std::printf("\n## Crossover (%s): regular vs streaming stores, 64-byte template fill and copy\n",
+              ntc_kernel());
+  std::printf("%-9s %10s %10s %8s | %10s %10s %8s\n", "total", "fill reg", "fill nt", "nt/reg",
+              "copy glibc", "copy nt", "nt/glibc");
   auto tmpl = bench::nonzero_bytes(64, 1);
   for (size_t total = size_t{2} << 20; total <= (size_t{512} << 20); total *= 2) {
     Buffer dst(total + 4096), src(total + 4096);
     std::memset(src.data(), 0x6b, total);
     const int inner = static_cast<int>(std::max<size_t>(1, (size_t{512} << 20) / total));
-    auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_TEMPORAL); },
-                            [&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_NONTEMPORAL); },
-                            [&] { std::memcpy(dst.data(), src.data(), total); },
-                            [&] { ntc_memcpy(dst.data(), src.data(), total, NTC_F_NONTEMPORAL); }},
-                           inner);
-    std::printf("%-9s %10.2f %10.2f %8.3f | %10.2f %10.2f %8.3f\n", bench::human_bytes(total).c_str(),
-                gbps(total, t.med[0]), gbps(total, t.med[1]), t.med[0] / t.med[1], gbps(total, t.med[2]),
-                gbps(total, t.med[3]), t.med[2] / t.med[3]);
+    auto t =
+        interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_TEMPORAL); },
+                     [&] { ntc_fill(dst.data(), tmpl.data(), 64, total / 64, NTC_F_NONTEMPORAL); },
+                     [&] { std::memcpy(dst.data(), src.data(), total); },
+                     [&] { ntc_memcpy(dst.data(), src.data(), total, NTC_F_NONTEMPORAL); }},
+                    inner);
+    std::printf("%-9s %10.2f %10.2f %8.3f | %10.2f %10.2f %8.3f\n",
+                bench::human_bytes(total).c_str(), gbps(total, t.med[0]), gbps(total, t.med[1]),
+                t.med[0] / t.med[1], gbps(total, t.med[2]), gbps(total, t.med[3]),
+                t.med[2] / t.med[3]);
   }
 }
 
@@ -153,15 +167,17 @@ void crossover() {
 int main(int argc, char** argv) {
   std::string mode = "all";
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) g_reps = std::atoi(argv[++i]);
-    else mode = argv[i];
+    if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+      g_reps = std::atoi(argv[++i]);
+    else
+      mode = argv[i];
   }
   if (!has_kernel("avx512")) {
     std::printf("ntcopy-compare: the bare reference loops need AVX-512F, which this CPU lacks\n");
     return 0;
   }
-  std::printf("ntcopy-compare: kernel %s, threshold %zu bytes, %d interleaved reps, medians\n", ntc_kernel(),
-              ntc_nt_threshold(), g_reps);
+  std::printf("ntcopy-compare: kernel %s, threshold %zu bytes, %d interleaved reps, medians\n",
+              ntc_kernel(), ntc_nt_threshold(), g_reps);
   if (mode == "fill-big" || mode == "all") fill_big();
   if (mode == "fill-cache" || mode == "all") fill_cache();
   if (mode == "copy" || mode == "all") copy();

@@ -3,8 +3,8 @@
 // supports, and prints time and bandwidth for each, median of a few runs.
 #include <ntcopy/ntcopy.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
                 selected == names[k] ? "  <- selected" : "", ok ? "" : "  WRONG RESULT");
   }
   ntc_use_kernel("auto");
-  std::printf("selected: %s (streaming at or above %zu bytes)\n", selected.c_str(), ntc_nt_threshold());
+  std::printf("selected: %s (streaming at or above %zu bytes)\n", selected.c_str(),
+              ntc_nt_threshold());
   return failures ? 1 : 0;
 }

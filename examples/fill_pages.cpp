@@ -1,9 +1,8 @@
 // The same memmap initialisation through ntcopy's C++ API: a lambda patches
 // each page's frame number; errors would arrive as std::system_error.
-#include <ntcopy/ntcopy.hpp>
-
 #include <cstdint>
 #include <cstdio>
+#include <ntcopy/ntcopy.hpp>
 #include <vector>
 
 struct Page {  // 64 bytes, like Linux's struct page

@@ -51,9 +51,7 @@ constexpr size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 // a % m without the division when a < m, the common case here (a < 64).
 inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
 // The largest power of two dividing size, at most 64: gcd(size, 64).
-inline size_t gcd_with_line(size_t size) {
-  return min_size(size & (~size + 1), kLine);
-}
+inline size_t gcd_with_line(size_t size) { return min_size(size & (~size + 1), kLine); }
 // N bytes as one GCC vector, unaligned (a class typedef: GCC drops these
 // attributes from alias templates).
 template <size_t N>
@@ -250,7 +248,8 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   const size_t aligned_unit = size / gcd_with_line(size) * kLine;
   // A short fill, or a regular-store fill no longer than two periods of the
   // image it would need: writing the pattern in place is cheaper.
-  if (total < kSmallFill || (S == Stores::regular && total <= 2 * min_size(aligned_unit, kImageCap))) {
+  if (total < kSmallFill ||
+      (S == Stores::regular && total <= 2 * min_size(aligned_unit, kImageCap))) {
     write_pattern(dst, tmpl, size, 0, total);
     return;
   }
@@ -269,7 +268,8 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   // one larger than the image is read in place.
   const size_t unit = aligned_unit <= kImageCap ? aligned_unit : size;
   alignas(kLine) u8 image[kImageCap + kLine];
-  if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 && unit / kLine <= kRegisterLines) {
+  if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 &&
+      unit / kLine <= kRegisterLines) {
     // A period of a few lines: one period of image, then stores from registers.
     build_image(image, tmpl, size, body_phase, unit, unit);
     store_body_from_registers(body, body_bytes, image, unit / kLine);
@@ -339,8 +339,8 @@ void fill(u8* dst, const u8* tmpl, size_t size, size_t count, Stores stores) {
     fill_impl<Stores::regular>(dst, tmpl, size, count);
 }
 
-void fill_patched(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_fn patch,
-                  void* ctx, Staging staging, Stores stores) {
+void fill_patched(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_fn patch, void* ctx,
+                  Staging staging, Stores stores) {
   if (stores == Stores::streaming && Isa::kStreams)
     fill_patched_impl<Stores::streaming>(dst, tmpl, size, count, patch, ctx, staging);
   else
@@ -363,7 +363,8 @@ void copy(u8* dst, const u8* src, size_t n, Stores stores) {
 
 #define NTCOPY_STR2(x) #x
 #define NTCOPY_STR(x) NTCOPY_STR2(x)
-extern const KernelTable kTable = {NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move, Isa::drain};
+extern const KernelTable kTable = {
+    NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move, Isa::drain};
 #undef NTCOPY_STR
 #undef NTCOPY_STR2
 

@@ -36,11 +36,19 @@ struct KernelTable {
   void (*drain)();
 };
 
-namespace generic { extern const KernelTable kTable; }
+namespace generic {
+extern const KernelTable kTable;
+}
 #if defined(NTCOPY_X86_64)
-namespace movnti { extern const KernelTable kTable; }
-namespace avx { extern const KernelTable kTable; }
-namespace avx512 { extern const KernelTable kTable; }
+namespace movnti {
+extern const KernelTable kTable;
+}
+namespace avx {
+extern const KernelTable kTable;
+}
+namespace avx512 {
+extern const KernelTable kTable;
+}
 #endif
 
 }  // namespace ntcopy

@@ -3,10 +3,10 @@
 // through the active kernel table.
 #include <ntcopy/ntcopy.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -60,8 +60,11 @@ struct FreeDeleter {
 };
 using HeapBytes = std::unique_ptr<unsigned char, FreeDeleter>;
 
+// At least `bytes` bytes aligned to a line, or null.
 HeapBytes allocate_lines(std::size_t bytes) {
-  return HeapBytes(static_cast<unsigned char*>(std::aligned_alloc(kLine, (bytes + kLine - 1) & ~(kLine - 1))));
+  if (bytes > SIZE_MAX - kLine) return nullptr;
+  const std::size_t rounded = (bytes + kLine - 1) & ~(kLine - 1);
+  return HeapBytes(static_cast<unsigned char*>(std::aligned_alloc(kLine, rounded)));
 }
 
 // The checks shared by both fills. Returns 0 and sets *total, or an errno value.
@@ -83,7 +86,8 @@ int check_fill(const void* dst, const void* tmpl, std::size_t size, std::size_t 
 class TemplateAtEntry {
  public:
   // Returns false (no memory) only for a large template inside the destination.
-  bool take(const unsigned char* tmpl, std::size_t size, const unsigned char* dst, std::size_t total) {
+  bool take(const unsigned char* tmpl, std::size_t size, const unsigned char* dst,
+            std::size_t total) {
     ptr_ = tmpl;
     if (!overlaps(tmpl, size, dst, total)) return true;
     unsigned char* copy = local_;
@@ -111,11 +115,12 @@ class TemplateAtEntry {
 
 // The streaming side of ntc_memcpy, out of line so the regular path stays a
 // leaf without a stack frame.
-[[gnu::noinline]] void* copy_streaming(const KernelTable* table, void* dst, const void* src, std::size_t n,
-                                       unsigned flags) {
+[[gnu::noinline]] void* copy_streaming(const KernelTable* table, void* dst, const void* src,
+                                       std::size_t n, unsigned flags) {
   auto* d = static_cast<unsigned char*>(dst);
   auto* s = static_cast<const unsigned char*>(src);
-  const std::size_t distance = d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
+  const std::size_t distance =
+      d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
   if (distance >= n) {
     table->copy(d, s, n, Stores::streaming);
   } else if (distance < kMinOverlapStep) {

@@ -31,8 +31,10 @@ std::size_t last_level_cache_bytes() {
   if (bytes == 0) {
     long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
     long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (l3 > 0) bytes = static_cast<std::size_t>(l3);
-    else if (l2 > 0) bytes = static_cast<std::size_t>(l2);
+    if (l3 > 0)
+      bytes = static_cast<std::size_t>(l3);
+    else if (l2 > 0)
+      bytes = static_cast<std::size_t>(l2);
   }
 #endif
   return bytes;

@@ -71,21 +71,27 @@ FamilyChoice choose_family(const CpuFeatures& cpu, const char* env_value) {
   return {*named, {}};
 }
 
+namespace {
+// The binary shift of a K, M or G suffix, either case; 0 for any other byte.
+unsigned suffix_shift(char c) {
+  switch (c | 0x20) {  // only bit 5 tells 'K' from 'k'
+    case 'k': return 10;
+    case 'm': return 20;
+    case 'g': return 30;
+    default: return 0;
+  }
+}
+}  // namespace
+
 std::optional<std::size_t> parse_byte_count(std::string_view text) {
   std::size_t digits_end = 0;
   while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9')
     ++digits_end;
   if (digits_end == 0) return std::nullopt;
   unsigned shift = 0;
-  if (digits_end + 1 == text.size()) {
-    switch (text[digits_end]) {
-      case 'K': case 'k': shift = 10; break;
-      case 'M': case 'm': shift = 20; break;
-      case 'G': case 'g': shift = 30; break;
-      default: return std::nullopt;
-    }
-  } else if (digits_end != text.size()) {
-    return std::nullopt;
+  if (digits_end != text.size()) {
+    shift = suffix_shift(text[digits_end]);
+    if (shift == 0 || digits_end + 1 != text.size()) return std::nullopt;
   }
   constexpr std::size_t kMax = static_cast<std::size_t>(-1);
   std::size_t value = 0;

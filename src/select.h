@@ -15,10 +15,10 @@ enum class Family : unsigned char { avx512, avx, movnti, generic };
 
 // What selection needs to know about the machine (filled by cpu.cpp).
 struct CpuFeatures {
-  bool x86_64 = false;   // the movnti/avx/avx512 kernels were built (x86-64 target)
-  bool sse2 = false;     // MOVNTI
-  bool avx = false;      // AVX with YMM state enabled by the OS
-  bool avx512f = false;  // AVX-512F with ZMM state enabled by the OS
+  bool x86_64 = false;        // the movnti/avx/avx512 kernels were built (x86-64 target)
+  bool sse2 = false;          // MOVNTI
+  bool avx = false;           // AVX with YMM state enabled by the OS
+  bool avx512f = false;       // AVX-512F with ZMM state enabled by the OS
   std::size_t llc_bytes = 0;  // last-level cache size as reported; 0 = unknown
 };
 

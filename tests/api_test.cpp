@@ -1,11 +1,11 @@
 // The C ABI's bookkeeping: kernel listing and switching, the threshold, and
 // every documented error (return value, errno, nothing written).
-#include "test_util.h"
-
 #include <climits>
 #include <cstdint>
 #include <set>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -99,9 +99,9 @@ TEST_CASE("ntc_use_kernel switches between every supported family and back to au
 
 TEST_CASE("ntc_use_kernel rejects unknown names with EINVAL and keeps the active family") {
   REQUIRE(ntc_use_kernel("generic") == 0);
-  const char* bad[] = {nullptr,     "",         "AVX512",    "Generic", "nope",    "auto ",
-                       " avx",      "avx512\n", "avx1024",   "generic2", "movnti\t", "AUTO",
-                       "sse2",      "avx2",     "avx-512"};
+  const char* bad[] = {nullptr,    "",     "AVX512",   "Generic", "nope",
+                       "auto ",    " avx", "avx512\n", "avx1024", "generic2",
+                       "movnti\t", "AUTO", "sse2",     "avx2",    "avx-512"};
   for (const char* name : bad) {
     INFO("name=", name ? std::string("\"") + name + "\"" : std::string("NULL"));
     errno = 0;
@@ -117,8 +117,9 @@ TEST_CASE("ntc_use_kernel of a family this CPU lacks fails with ENOTSUP") {
   for (const char* f : kAllFamilies)
     if (!family_supported(f)) lacking.push_back(f);
   if (lacking.empty()) {
-    MESSAGE("skipped: ENOTSUP check for avx512, avx, movnti, generic (this CPU supports every "
-            "family)");
+    MESSAGE(
+        "skipped: ENOTSUP check for avx512, avx, movnti, generic (this CPU supports every "
+        "family)");
     return;
   }
   REQUIRE(ntc_use_kernel("generic") == 0);
@@ -177,8 +178,8 @@ TEST_CASE("ntc_fill errors: EINVAL and EOVERFLOW write nothing") {
     CHECK(errno == EINVAL);
   }
   SUBCASE("size * count overflows") {
-    const std::size_t shapes[][2] = {{kHalf, 2}, {2, kHalf}, {SIZE_MAX, SIZE_MAX},
-                                     {SIZE_MAX, 2}, {(SIZE_MAX / 3) + 1, 3}};
+    const std::size_t shapes[][2] = {
+        {kHalf, 2}, {2, kHalf}, {SIZE_MAX, SIZE_MAX}, {SIZE_MAX, 2}, {(SIZE_MAX / 3) + 1, 3}};
     for (const auto& s : shapes) {
       for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
         INFO("size=", s[0], " count=", s[1], " flags=", flags_name(flags));
@@ -257,8 +258,7 @@ TEST_CASE("ntc_fill_patched errors: EINVAL and EOVERFLOW write nothing, patch no
     CHECK(ntc_fill_patched(c.dst(), tmpl, 2, kHalf, counting_patch, &nc, 0) == -1);
     CHECK(errno == EOVERFLOW);
     errno = 0;
-    CHECK(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc, 0) ==
-          -1);
+    CHECK(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc, 0) == -1);
     CHECK(errno == EOVERFLOW);
     errno = 0;
     CHECK(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc,
@@ -316,16 +316,15 @@ TEST_CASE("ntc_memcpy errors: NULL with errno, nothing written") {
 
 TEST_CASE("NODRAIN then ntc_drain") {
   Rng rng(0xd03);
-  std::vector<unsigned char> tmpl(48), dst(48 * 5000), ref(48 * 5000), src(300000),
-      cdst(300000);
+  std::vector<unsigned char> tmpl(48), dst(48 * 5000), ref(48 * 5000), src(300000), cdst(300000);
   rng.fill_bytes(tmpl.data(), tmpl.size());
   rng.fill_bytes(src.data(), src.size());
   reference_fill(ref.data(), tmpl.data(), 48, 5000);
   for (const auto& f : supported_families()) {
     INFO("family ", f);
     KernelScope k(f.c_str());
-    for (unsigned flags : {NTC_F_NODRAIN, NTC_F_NODRAIN | NTC_F_NONTEMPORAL,
-                           NTC_F_NODRAIN | NTC_F_TEMPORAL}) {
+    for (unsigned flags :
+         {NTC_F_NODRAIN, NTC_F_NODRAIN | NTC_F_NONTEMPORAL, NTC_F_NODRAIN | NTC_F_TEMPORAL}) {
       INFO("flags=", flags_name(flags));
       std::fill(dst.begin(), dst.end(), 0);
       std::fill(cdst.begin(), cdst.end(), 0);

@@ -1,11 +1,11 @@
 // Fills and copies on several threads while another thread keeps switching the
 // active kernel family: every result must be correct.
-#include "test_util.h"
-
 #include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -44,8 +44,7 @@ void worker(int id, int ops, Shared& sh) {
   Rng rng(0xf00 + static_cast<std::uint64_t>(id));
   constexpr std::size_t kMaxFill = 300 * 3000;
   constexpr std::size_t kMaxCopy = 200000;
-  std::vector<unsigned char> buf(kMaxFill + 4 * kPad), ref(kMaxFill), tmpl(300),
-      src(kMaxCopy + 64);
+  std::vector<unsigned char> buf(kMaxFill + 4 * kPad), ref(kMaxFill), tmpl(300), src(kMaxCopy + 64);
   rng.fill_bytes(src.data(), src.size(), kCanary);
   // A 64-byte aligned origin in the first 64 bytes of buf.
   const auto raw = reinterpret_cast<std::uintptr_t>(buf.data());
@@ -67,10 +66,9 @@ void worker(int id, int ops, Shared& sh) {
       std::memset(buf.data(), kCanary, buf.size());
       std::memset(dst, kUnwritten, total);
       OpScope ctx(kind == 0 ? "ntc_fill" : "ntc_fill_patched", flags, size, count, dst);
-      const int rc = kind == 0
-                         ? ntc_fill(dst, tmpl.data(), size, count, flags)
-                         : ntc_fill_patched(dst, tmpl.data(), size, count, stamp_patch, nullptr,
-                                            flags);
+      const int rc =
+          kind == 0 ? ntc_fill(dst, tmpl.data(), size, count, flags)
+                    : ntc_fill_patched(dst, tmpl.data(), size, count, stamp_patch, nullptr, flags);
       drain_if_needed(flags);
       if (rc != 0 || std::memcmp(dst, ref.data(), total) != 0)
         what = std::string(kind == 0 ? "ntc_fill" : "ntc_fill_patched") +
@@ -95,8 +93,8 @@ void worker(int id, int ops, Shared& sh) {
     if (!valid_kernel_name(ntc_kernel())) what = std::string("ntc_kernel() = ") + ntc_kernel();
     if (!what.empty())
       sh.fail("thread " + std::to_string(id) + " op " + std::to_string(op) + ": " + what +
-              " flags=" + flags_name(flags) + " dst%64=" + std::to_string(
-                  reinterpret_cast<std::uintptr_t>(dst) % 64) +
+              " flags=" + flags_name(flags) +
+              " dst%64=" + std::to_string(reinterpret_cast<std::uintptr_t>(dst) % 64) +
               " (kernel now " + ntc_kernel() + ")");
   }
 }
@@ -134,8 +132,8 @@ TEST_CASE("concurrent fills and copies while the kernel keeps switching") {
   switcher.join();
   ntc_use_kernel("auto");
 
-  MESSAGE(kWorkers, " threads x ", kOps, " operations, ", switches.load(),
-          " kernel switches over ", fams.size(), " families + auto");
+  MESSAGE(kWorkers, " threads x ", kOps, " operations, ", switches.load(), " kernel switches over ",
+          fams.size(), " families + auto");
   for (const auto& r : sh.reports) FAIL_CHECK(r);
   CHECK(sh.failures.load() == 0);
   CHECK(switch_failures.load() == 0);

@@ -1,9 +1,9 @@
 // ntc_memcpy: every length 0..4096 with sampled src/dst misalignments, large
 // random lengths, and overlapping ranges in both directions, per kernel family.
-#include "test_util.h"
-
 #include <algorithm>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -103,8 +103,7 @@ void copy_matrix(const char* fam) {
   for (unsigned flags : kOtherFlags) {
     for (std::size_t n = flags % 3; n <= kMaxN && !budget.exhausted(); n += 3) {
       ++calls;
-      check_copy(sbuf, pristine, dbuf, {fam, flags, n, (n * 7) % 64, (n * 11 + 5) % 64},
-                 budget);
+      check_copy(sbuf, pristine, dbuf, {fam, flags, n, (n * 7) % 64, (n * 11 + 5) % 64}, budget);
     }
   }
   MESSAGE(std::string(fam), ": ", calls, " copies checked");
@@ -175,7 +174,8 @@ void overlap_case(const GuardedBuffer& buf, Rng& rng, const char* fam, std::size
   std::memmove(expect.data() + (dst - lo), expect.data() + (src - lo), len);
 
   INFO("family=", std::string(fam), " flags=", flags_name(flags), " len=", len, " distance=", dist,
-       std::string(dst_above ? " dst = src + distance" : " dst = src - distance"), " base%64=", mis);
+       std::string(dst_above ? " dst = src + distance" : " dst = src - distance"),
+       " base%64=", mis);
   errno = 0;
   OpScope op("ntc_memcpy", flags, len, 0, dst, src);
   void* r = ntc_memcpy(dst, src, len, flags);
@@ -204,14 +204,12 @@ void copy_overlap(const char* fam) {
     for (std::size_t dist : kDists)
       for (bool up : {true, false})
         for (unsigned flags : kStorePaths)
-          overlap_case(buf, rng, fam, len, dist, up, flags, (++variant * 7) % 64, snapshot,
-                       expect);
+          overlap_case(buf, rng, fam, len, dist, up, flags, (++variant * 7) % 64, snapshot, expect);
   // The other flag combinations on the mid-sized shapes.
   for (unsigned flags : kOtherFlags)
     for (std::size_t dist : kDists)
       for (bool up : {true, false})
-        overlap_case(buf, rng, fam, 70000, dist, up, flags, (++variant * 7) % 64, snapshot,
-                     expect);
+        overlap_case(buf, rng, fam, 70000, dist, up, flags, (++variant * 7) % 64, snapshot, expect);
 }
 
 // An overlapping copy above the maximum threshold (streams with flags 0).

@@ -3,19 +3,18 @@
 // Not tested: that fill/copy reject a non-trivially-copyable T at compile time.
 // The check is a static_assert inside the function bodies, so it cannot be
 // probed with a requires-expression without failing this build.
-#include <ntcopy/ntcopy.hpp>
-
-#include "test_util.h"
-
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <ntcopy/ntcopy.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -89,8 +88,7 @@ TEST_CASE("C++ fill with a patch lambda") {
       CHECK(stale == 0);
       std::size_t bad = 0;
       for (std::size_t i = 0; i < v.size(); ++i)
-        if (v[i].id != i || v[i].tag != i * 3 || std::memcmp(v[i].name, tmpl.name, 20) != 0)
-          ++bad;
+        if (v[i].id != i || v[i].tag != i * 3 || std::memcmp(v[i].name, tmpl.name, 20) != 0) ++bad;
       CHECK(bad == 0);
     }
   }
@@ -101,9 +99,8 @@ TEST_CASE("C++ patched fill of an element larger than the staging buffer") {
   Rng(0xe00).fill_bytes(tmpl->payload, sizeof tmpl->payload);
   tmpl->index = 0;
   std::vector<Big> v(7);
-  ntcopy::fill(std::span<Big>(v), *tmpl, [](Big& b, std::size_t i) {
-    b.index = static_cast<std::uint32_t>(i + 100);
-  });
+  ntcopy::fill(std::span<Big>(v), *tmpl,
+               [](Big& b, std::size_t i) { b.index = static_cast<std::uint32_t>(i + 100); });
   for (std::size_t i = 0; i < v.size(); ++i) {
     CHECK(v[i].index == i + 100);
     CHECK(std::memcmp(v[i].payload, tmpl->payload, sizeof tmpl->payload) == 0);
@@ -200,8 +197,8 @@ TEST_CASE("C++ errors throw std::system_error with the errno") {
         CHECK(e.code() == std::errc::invalid_argument);
       }
       try {
-        ntcopy::fill(std::span<int>(dst), 5, [](int&, std::size_t) {},
-                     static_cast<ntcopy::flags>(bad));
+        ntcopy::fill(
+            std::span<int>(dst), 5, [](int&, std::size_t) {}, static_cast<ntcopy::flags>(bad));
         FAIL("no exception");
       } catch (const std::system_error& e) {
         CHECK(e.code() == std::errc::invalid_argument);

@@ -14,8 +14,7 @@
 
 namespace {
 
-std::string check_fill(std::size_t size, std::size_t count, std::size_t misalign,
-                       unsigned flags) {
+std::string check_fill(std::size_t size, std::size_t count, std::size_t misalign, unsigned flags) {
   std::vector<unsigned char> buf(size * count + 256, 0xa5), tmpl(size);
   for (std::size_t i = 0; i < size; ++i) tmpl[i] = static_cast<unsigned char>((i * 29 + 1) | 1u);
   unsigned char* dst = buf.data() + 64 + misalign;

@@ -2,8 +2,6 @@
 // helper ntcopy_env_child reports the chosen kernel and threshold and checks a
 // few fills; this test checks those and the child's stderr (exactly one line
 // per rejected value, naming the variable; nothing for accepted values).
-#include "test_util.h"
-
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -12,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "test_util.h"
 
 extern char** environ;
 
@@ -170,14 +170,16 @@ std::size_t default_threshold_of_child() {
 }
 
 const std::string kLong = "avx512" + std::string(1000, 'x');
-const std::string kNonAscii = "\xff\xfe" "avx\x01\x1b[2J\xc3\xa9";
+const std::string kNonAscii =
+    "\xff\xfe"
+    "avx\x01\x1b[2J\xc3\xa9";
 
 }  // namespace
 
 TEST_CASE("env: NTCOPY_KERNEL unset, empty or auto picks the best family silently") {
   const std::string best = best_family();
-  for (const auto& env : std::vector<std::vector<std::string>>{
-           {}, {"NTCOPY_KERNEL="}, {"NTCOPY_KERNEL=auto"}}) {
+  for (const auto& env :
+       std::vector<std::vector<std::string>>{{}, {"NTCOPY_KERNEL="}, {"NTCOPY_KERNEL=auto"}}) {
     INFO("env: ", env.empty() ? std::string("(unset)") : env[0]);
     const ChildResult r = run_child(env);
     check_clean(r);
@@ -210,8 +212,9 @@ TEST_CASE("env: NTCOPY_KERNEL forcing a family this CPU lacks") {
   for (const char* f : kAllFamilies)
     if (!family_supported(f)) lacking.push_back(f);
   if (lacking.empty()) {
-    MESSAGE("skipped: NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it (this CPU "
-            "supports every family)");
+    MESSAGE(
+        "skipped: NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it (this CPU "
+        "supports every family)");
     return;
   }
   const std::string best = best_family();
@@ -231,8 +234,8 @@ TEST_CASE("env: accepted NTCOPY_NT_THRESHOLD values") {
   const struct {
     const char* value;
     std::size_t bytes;
-  } good[] = {{"0", 0},           {"4096", 4096},       {"64K", 64 << 10},
-              {"64k", 64 << 10},  {"2M", 2 << 20},      {"1G", std::size_t{1} << 30},
+  } good[] = {{"0", 0},          {"4096", 4096},  {"64K", 64 << 10},
+              {"64k", 64 << 10}, {"2M", 2 << 20}, {"1G", std::size_t{1} << 30},
               {"", def}};
   for (const auto& g : good) {
     INFO("NTCOPY_NT_THRESHOLD=\"", std::string(g.value), "\"");

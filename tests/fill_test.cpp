@@ -1,9 +1,9 @@
 // ntc_fill: the size x misalignment x count matrix, large streaming fills and
 // templates that overlap the destination, for every kernel family.
-#include "test_util.h"
-
 #include <algorithm>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -120,8 +120,8 @@ void fill_matrix(const char* fam) {
     }
   }
   MESSAGE(std::string(fam), ": ", calls, " fill calls checked");
-  CHECK_MESSAGE(budget.failures == 0, "fill matrix failures for ", std::string(fam), " (stopped after ",
-                budget.max, ")");
+  CHECK_MESSAGE(budget.failures == 0, "fill matrix failures for ", std::string(fam),
+                " (stopped after ", budget.max, ")");
 }
 
 // At least 64 MiB per call, so that flags 0 streams too (the threshold is at
@@ -237,8 +237,8 @@ void fill_templates(const char* fam) {
           const int rc = ntc_fill(dst, tmpl, size, count, flags);
           const int err = errno;
           drain_if_needed(flags);
-          INFO("family=", std::string(fam), " ", std::string(where_name[where]), " size=", size, " count=", count,
-               " flags=", flags_name(flags), " dst%64=", m);
+          INFO("family=", std::string(fam), " ", std::string(where_name[where]), " size=", size,
+               " count=", count, " flags=", flags_name(flags), " dst%64=", m);
           if (rc != 0) {
             FAIL_CHECK("ntc_fill returned " << rc << " errno=" << err);
             continue;
@@ -246,8 +246,8 @@ void fill_templates(const char* fam) {
           if (std::memcmp(region_lo, expect.data(), region) != 0) {
             const std::size_t d = first_diff(region_lo, expect.data(), region);
             const long rel = static_cast<long>(d) - static_cast<long>(dst - region_lo);
-            FAIL_CHECK("byte at dst" << (rel >= 0 ? "+" : "") << rel << " is "
-                                     << int(region_lo[d]) << ", expected " << int(expect[d]));
+            FAIL_CHECK("byte at dst" << (rel >= 0 ? "+" : "") << rel << " is " << int(region_lo[d])
+                                     << ", expected " << int(expect[d]));
           }
         }
       }

@@ -1,9 +1,9 @@
 // ntc_fill_patched: batch protocol (order, coverage, staging buffer) and the
 // patched result, for every kernel family and store path.
-#include "test_util.h"
-
 #include <algorithm>
 #include <vector>
+
+#include "test_util.h"
 
 using namespace ntc_test;
 
@@ -42,12 +42,11 @@ void patch_cb(void* elems, std::size_t first, std::size_t n, std::size_t size, v
   ++log.calls;
   log.max_n = std::max(log.max_n, n);
   auto* e = static_cast<unsigned char*>(elems);
-  const std::string where = "batch " + std::to_string(log.calls) + " (first=" +
-                            std::to_string(first) + " n=" + std::to_string(n) + "): ";
+  const std::string where = "batch " + std::to_string(log.calls) +
+                            " (first=" + std::to_string(first) + " n=" + std::to_string(n) + "): ";
   if (size != log.size)
     log.fail(where + "size argument " + std::to_string(size) + " != " + std::to_string(log.size));
-  if (first != log.next_first)
-    log.fail(where + "expected first=" + std::to_string(log.next_first));
+  if (first != log.next_first) log.fail(where + "expected first=" + std::to_string(log.next_first));
   if (n == 0) log.fail(where + "empty batch");
   if (first + n > log.count || first + n < first)
     log.fail(where + "batch goes past count=" + std::to_string(log.count));
@@ -146,8 +145,9 @@ bool check_patched(const GuardedBuffer& buf, const PCase& c, const unsigned char
 
 void fill_patched(const char* fam) {
   Rng rng(0x500);
-  constexpr std::size_t kSizes[] = {1,  2,  3,   7,   8,   13,  16,   24,   31,   32,   33,   63,  64,
-                                    65, 96, 100, 127, 128, 255, 256,  1000, 4096, 8191, 8192, 8193, 12345};
+  constexpr std::size_t kSizes[] = {1,   2,   3,    7,    8,    13,   16,   24,   31,
+                                    32,  33,  63,   64,   65,   96,   100,  127,  128,
+                                    255, 256, 1000, 4096, 8191, 8192, 8193, 12345};
   constexpr std::size_t kCounts[] = {0, 1, 2, 5, 64, 333, 1000};
   constexpr std::size_t kMaxTotal = std::size_t{4} << 20;
   GuardedBuffer buf(kMaxTotal + 12345 * 2 + 64 + kPre);
@@ -224,8 +224,8 @@ void fill_patched_large(const char* fam) {
     CHECK_MESSAGE(bad == count, "element ", bad, " differs from the patched template");
     CHECK(all_bytes(dst - kPre, kPre, kCanary));
     CHECK(all_bytes(hi, tail, kCanary));
-    MESSAGE(std::string(fam), " flags=", flags_name(flags), ": ", log.calls, " batches, largest n=",
-            log.max_n);
+    MESSAGE(std::string(fam), " flags=", flags_name(flags), ": ", log.calls,
+            " batches, largest n=", log.max_n);
   }
 }
 

@@ -58,9 +58,9 @@ TEST_CASE("select: family names") {
   CHECK(family_name(Family::generic) == "generic");
   for (Family f : fams) CHECK(family_from_name(family_name(f)) == f);
 
-  for (std::string_view bad : {""sv, "auto"sv, "AVX512"sv, "Avx"sv, "avx1024"sv, " avx"sv,
-                               "avx "sv, "avx512\n"sv, "gen"sv, "generic2"sv, "movnti\0"sv,
-                               "avx\0avx"sv, "nope"sv, "\xff\xfe"sv}) {
+  for (std::string_view bad :
+       {""sv, "auto"sv, "AVX512"sv, "Avx"sv, "avx1024"sv, " avx"sv, "avx "sv, "avx512\n"sv, "gen"sv,
+        "generic2"sv, "movnti\0"sv, "avx\0avx"sv, "nope"sv, "\xff\xfe"sv}) {
     INFO("name=\"", std::string(bad), "\" (", bad.size(), " bytes)");
     CHECK_FALSE(family_from_name(bad).has_value());
   }
@@ -133,8 +133,8 @@ TEST_CASE("select: choose_family") {
     const struct {
       const CpuFeatures* cpu;
       const char* env;
-    } cases[] = {{&kAvx, "avx512"}, {&kSse2, "avx512"}, {&kSse2, "avx"},
-                 {&kNoSimd, "avx512"}, {&kNoSimd, "avx"}, {&kNoSimd, "movnti"}};
+    } cases[] = {{&kAvx, "avx512"},    {&kSse2, "avx512"}, {&kSse2, "avx"},
+                 {&kNoSimd, "avx512"}, {&kNoSimd, "avx"},  {&kNoSimd, "movnti"}};
     for (const auto& cs : cases) {
       INFO("env=", std::string(cs.env), " best=", name(best_family(*cs.cpu)));
       const FamilyChoice ch = choose_family(*cs.cpu, cs.env);
@@ -205,12 +205,12 @@ TEST_CASE("select: parse_byte_count") {
       "5\0"sv,
       "1e6"sv,
       "99999999999999999999999"sv,
-      "18446744073709551616"sv,       // 2^64
-      "18014398509481984K"sv,         // 2^64
-      "17592186044416M"sv,            // 2^64
-      "17179869184G"sv,               // 2^64
-      "36893488147419103232"sv,       // 2^65
-      "184467440737095516150"sv,      // 10 * (2^64 - 1) + 0
+      "18446744073709551616"sv,   // 2^64
+      "18014398509481984K"sv,     // 2^64
+      "17592186044416M"sv,        // 2^64
+      "17179869184G"sv,           // 2^64
+      "36893488147419103232"sv,   // 2^65
+      "184467440737095516150"sv,  // 10 * (2^64 - 1) + 0
   };
   for (std::string_view b : bad) {
     INFO("text=\"", printable_env_value(b), "\"");
@@ -222,10 +222,10 @@ TEST_CASE("select: default_threshold clamps to [kMinThreshold, kMaxThreshold]") 
   static_assert(kMinThreshold == std::size_t{8} << 20);
   static_assert(kMaxThreshold == std::size_t{64} << 20);
   const std::size_t tib = std::size_t{1} << 40;
-  for (std::size_t llc : {std::size_t{0}, std::size_t{1}, std::size_t{1} << 10,
-                          std::size_t{256} << 10, std::size_t{2} << 20, std::size_t{8} << 20,
-                          std::size_t{32} << 20, std::size_t{96} << 20, std::size_t{1} << 30,
-                          tib, SIZE_MAX / 2, SIZE_MAX}) {
+  for (std::size_t llc :
+       {std::size_t{0}, std::size_t{1}, std::size_t{1} << 10, std::size_t{256} << 10,
+        std::size_t{2} << 20, std::size_t{8} << 20, std::size_t{32} << 20, std::size_t{96} << 20,
+        std::size_t{1} << 30, tib, SIZE_MAX / 2, SIZE_MAX}) {
     INFO("llc_bytes=", llc);
     const std::size_t t = default_threshold(llc);
     CHECK(t >= kMinThreshold);
@@ -258,8 +258,8 @@ TEST_CASE("select: choose_threshold") {
     CHECK(t.from_env);
     CHECK(t.warning.empty());
   }
-  for (const char* env : {"abc", "-5", "12X", " 5", "99999999999999999999999",
-                          "18014398509481984K", "\x01\xff"}) {
+  for (const char* env :
+       {"abc", "-5", "12X", " 5", "99999999999999999999999", "18014398509481984K", "\x01\xff"}) {
     INFO("env=", printable_env_value(env));
     const ThresholdChoice t = choose_threshold(kAvx, env);
     CHECK(t.bytes == default_threshold(kAvx.llc_bytes));

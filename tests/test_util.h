@@ -3,9 +3,8 @@
 #ifndef NTCOPY_TESTS_TEST_UTIL_H
 #define NTCOPY_TESTS_TEST_UTIL_H
 
-#include <ntcopy/ntcopy.h>
-
 #include <doctest/doctest.h>
+#include <ntcopy/ntcopy.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -232,7 +231,11 @@ class OpScope {
  public:
   OpScope(const char* op, unsigned flags, std::size_t size, std::size_t count, const void* dst,
           const void* src = nullptr) {
-    t_op_context = {op, flags, size, count, reinterpret_cast<std::uintptr_t>(dst) % 64,
+    t_op_context = {op,
+                    flags,
+                    size,
+                    count,
+                    reinterpret_cast<std::uintptr_t>(dst) % 64,
                     reinterpret_cast<std::uintptr_t>(src) % 64};
   }
   ~OpScope() { t_op_context.op = nullptr; }
@@ -295,10 +298,10 @@ void run_for_family(const char* fam, Body&& body) {
 }  // namespace ntc_test
 
 // One test case per kernel family, each named "<title>: <family>".
-#define NTC_PER_FAMILY_TEST(title, fn)                                            \
-  TEST_CASE(title ": avx512") { ::ntc_test::run_for_family("avx512", fn); }     \
-  TEST_CASE(title ": avx") { ::ntc_test::run_for_family("avx", fn); }           \
-  TEST_CASE(title ": movnti") { ::ntc_test::run_for_family("movnti", fn); }     \
+#define NTC_PER_FAMILY_TEST(title, fn)                                      \
+  TEST_CASE(title ": avx512") { ::ntc_test::run_for_family("avx512", fn); } \
+  TEST_CASE(title ": avx") { ::ntc_test::run_for_family("avx", fn); }       \
+  TEST_CASE(title ": movnti") { ::ntc_test::run_for_family("movnti", fn); } \
   TEST_CASE(title ": generic") { ::ntc_test::run_for_family("generic", fn); }
 
 #endif  // NTCOPY_TESTS_TEST_UTIL_H

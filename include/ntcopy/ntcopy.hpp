@@ -56,12 +56,11 @@ void fill(std::span<T> dst, const T& tmpl, flags f = flags::none) {
 // throws, the exception propagates; elements of earlier batches are written and
 // the rest of dst is unspecified.
 template <class T, class Patch>
-  requires std::is_invocable_v<Patch&, T&, std::size_t>
+requires std::is_invocable_v<Patch&, T&, std::size_t>
 void fill(std::span<T> dst, const T& tmpl, Patch&& patch, flags f = flags::none) {
   detail::require_trivially_copyable<T>();
   using P = std::remove_reference_t<Patch>;
-  ntc_patch_fn batch = [](void* elems, std::size_t first, std::size_t n, std::size_t,
-                          void* ctx) {
+  ntc_patch_fn batch = [](void* elems, std::size_t first, std::size_t n, std::size_t, void* ctx) {
     P& p = *static_cast<P*>(ctx);
     T* e = static_cast<T*>(elems);
     for (std::size_t i = 0; i < n; ++i) p(e[i], first + i);

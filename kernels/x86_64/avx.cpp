@@ -6,7 +6,9 @@
 
 namespace ntcopy::avx {
 using Arch = xsimd::avx;
-inline void stream(unsigned char* d, __m256i v) { _mm256_stream_si256(reinterpret_cast<__m256i*>(d), v); }
+inline void stream(unsigned char* d, __m256i v) {
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(d), v);
+}
 }  // namespace ntcopy::avx
 
 #define NTCOPY_ISA avx

@@ -6,7 +6,9 @@
 
 namespace ntcopy::avx512 {
 using Arch = xsimd::avx512f;
-inline void stream(unsigned char* d, __m512i v) { _mm512_stream_si512(reinterpret_cast<__m512i*>(d), v); }
+inline void stream(unsigned char* d, __m512i v) {
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(d), v);
+}
 }  // namespace ntcopy::avx512
 
 #define NTCOPY_ISA avx512

@@ -1,5 +1,5 @@
-// The Isa of an x86-64 vector family (kernel-inl.h lists what an Isa is), built from what its unit defines first in
-// namespace ntcopy::NTCOPY_ISA:
+// The Isa of an x86-64 vector family (kernel-inl.h lists what an Isa is), built from what its unit
+// defines first in namespace ntcopy::NTCOPY_ISA:
 //   Arch                          the xsimd architecture tag (xsimd::avx512f, ...)
 //   stream(d, v)                  the family's streaming store of one register
 //                                 (d aligned to the register's width)
