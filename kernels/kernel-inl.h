@@ -42,8 +42,9 @@ constexpr size_t kImageCap = 8192;
 // An image holds up to this many bytes (a sixteenth of the fill at most), so
 // each pass over it is a long straight run.
 constexpr size_t kMaxImageRun = 4096;
-// Fills shorter than this are written by write_pattern alone.
-constexpr size_t kSmallFill = 256;
+// Ranges shorter than this get regular stores only, whatever was asked: fills
+// are written by write_pattern alone, copies by move_bytes.
+constexpr size_t kMinStreamed = 256;
 static_assert(kLine % Isa::kBlock == 0);
 
 constexpr size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -52,6 +53,7 @@ constexpr size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
 // The largest power of two dividing size, at most 64: gcd(size, 64).
 inline size_t gcd_with_line(size_t size) { return min_size(size & (~size + 1), kLine); }
+
 // N bytes as one GCC vector, unaligned (a class typedef: GCC drops these
 // attributes from alias templates).
 template <size_t N>
@@ -69,12 +71,12 @@ inline size_t bytes_to_line(const u8* p) {
   return static_cast<size_t>(-reinterpret_cast<std::uintptr_t>(p)) & (kLine - 1);
 }
 
-// memmove for short copies with this family's vectors: heads and tails that
-// may overlap, every load before any store (so overlapping ranges are fine).
-// GCC vector types rather than xsimd batches, and named variables rather than
-// arrays: GCC keeps arrays of either on the stack here.
-// One, two or four vectors of N bytes from each end.
-// Precondition: K*N <= n <= 2*K*N.
+// Short copies with this family's vectors, as heads and tails that may
+// overlap: every load comes before any store, so overlapping ranges are copied
+// as memmove does. GCC vector types rather than xsimd batches, and named
+// variables rather than arrays: GCC keeps arrays of either on the stack here.
+
+// K = 1, 2 or 4 vectors of N bytes from each end. Precondition: K*N <= n <= 2*K*N.
 template <size_t N, size_t K = 1>
 [[gnu::always_inline]] inline void move_head_tail(u8* d, const u8* s, size_t n) {
   using V = typename Unaligned<N>::type;
@@ -248,7 +250,7 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   const size_t aligned_unit = size / gcd_with_line(size) * kLine;
   // A short fill, or a regular-store fill no longer than two periods of the
   // image it would need: writing the pattern in place is cheaper.
-  if (total < kSmallFill ||
+  if (total < kMinStreamed ||
       (S == Stores::regular && total <= 2 * min_size(aligned_unit, kImageCap))) {
     write_pattern(dst, tmpl, size, 0, total);
     return;
@@ -290,7 +292,7 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
 // Copies n bytes; the ranges must not overlap.
 template <Stores S>
 void copy_impl(u8* d, const u8* s, size_t n) {
-  if (S == Stores::regular || !Isa::kStreams || n < kSmallFill) {
+  if (S == Stores::regular || !Isa::kStreams || n < kMinStreamed) {
     move_bytes(d, s, n);
     return;
   }
