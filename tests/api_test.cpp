@@ -104,30 +104,20 @@ TEST_CASE("ntc_use_kernel rejects unknown names with EINVAL and keeps the active
                        "movnti\t", "AUTO", "sse2",     "avx2",    "avx-512"};
   for (const char* name : bad) {
     INFO("name=", name ? std::string("\"") + name + "\"" : std::string("NULL"));
-    errno = 0;
-    CHECK(ntc_use_kernel(name) == -1);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_use_kernel(name), -1, EINVAL);
     CHECK(std::string(ntc_kernel()) == "generic");
   }
   CHECK(ntc_use_kernel("auto") == 0);
 }
 
 TEST_CASE("ntc_use_kernel of a family this CPU lacks fails with ENOTSUP") {
-  std::vector<const char*> lacking;
-  for (const char* f : kAllFamilies)
-    if (!family_supported(f)) lacking.push_back(f);
-  if (lacking.empty()) {
-    MESSAGE(
-        "skipped: ENOTSUP check for avx512, avx, movnti, generic (this CPU supports every "
-        "family)");
-    return;
-  }
+  const std::vector<const char*> lacking =
+      unsupported_families_or_skip("ENOTSUP check for avx512, avx, movnti, generic");
+  if (lacking.empty()) return;
   REQUIRE(ntc_use_kernel("generic") == 0);
   for (const char* f : lacking) {
     INFO("family ", std::string(f));
-    errno = 0;
-    CHECK(ntc_use_kernel(f) == -1);
-    CHECK(errno == ENOTSUP);
+    NTC_CHECK_FAILS(ntc_use_kernel(f), -1, ENOTSUP);
     CHECK(std::string(ntc_kernel()) == "generic");
   }
   CHECK(ntc_use_kernel("auto") == 0);
@@ -139,8 +129,8 @@ TEST_CASE("ntc_nt_threshold") {
   MESSAGE("ntc_nt_threshold() = ", t);
   const char* env = std::getenv("NTCOPY_NT_THRESHOLD");
   if (env == nullptr || *env == '\0') {
-    CHECK(t >= (std::size_t{8} << 20));
-    CHECK(t <= (std::size_t{64} << 20));
+    CHECK(t >= kDefaultThresholdMin);
+    CHECK(t <= kDefaultThresholdMax);
   }
   // Switching kernels does not change it.
   REQUIRE(ntc_use_kernel("generic") == 0);
@@ -154,28 +144,14 @@ TEST_CASE("ntc_fill errors: EINVAL and EOVERFLOW write nothing") {
   Canaried c;
   for (unsigned flags : kBadFlags) {
     INFO("bad flags=", flags_name(flags));
-    errno = 0;
-    CHECK(ntc_fill(c.dst(), tmpl, 16, 4, flags) == -1);
-    CHECK(errno == EINVAL);
-    errno = 0;
-    CHECK(ntc_fill(c.dst(), tmpl, 1, 100, flags) == -1);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_fill(c.dst(), tmpl, 16, 4, flags), -1, EINVAL);
+    NTC_CHECK_FAILS(ntc_fill(c.dst(), tmpl, 1, 100, flags), -1, EINVAL);
   }
-  SUBCASE("size 0") {
-    errno = 0;
-    CHECK(ntc_fill(c.dst(), tmpl, 0, 4, 0) == -1);
-    CHECK(errno == EINVAL);
-  }
+  SUBCASE("size 0") { NTC_CHECK_FAILS(ntc_fill(c.dst(), tmpl, 0, 4, 0), -1, EINVAL); }
   SUBCASE("NULL dst or tmpl with count > 0") {
-    errno = 0;
-    CHECK(ntc_fill(nullptr, tmpl, 16, 1, 0) == -1);
-    CHECK(errno == EINVAL);
-    errno = 0;
-    CHECK(ntc_fill(c.dst(), nullptr, 16, 1, 0) == -1);
-    CHECK(errno == EINVAL);
-    errno = 0;
-    CHECK(ntc_fill(c.dst(), nullptr, 16, 1, NTC_F_NONTEMPORAL) == -1);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_fill(nullptr, tmpl, 16, 1, 0), -1, EINVAL);
+    NTC_CHECK_FAILS(ntc_fill(c.dst(), nullptr, 16, 1, 0), -1, EINVAL);
+    NTC_CHECK_FAILS(ntc_fill(c.dst(), nullptr, 16, 1, NTC_F_NONTEMPORAL), -1, EINVAL);
   }
   SUBCASE("size * count overflows") {
     const std::size_t shapes[][2] = {
@@ -183,9 +159,7 @@ TEST_CASE("ntc_fill errors: EINVAL and EOVERFLOW write nothing") {
     for (const auto& s : shapes) {
       for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
         INFO("size=", s[0], " count=", s[1], " flags=", flags_name(flags));
-        errno = 0;
-        CHECK(ntc_fill(c.dst(), tmpl, s[0], s[1], flags) == -1);
-        CHECK(errno == EOVERFLOW);
+        NTC_CHECK_FAILS(ntc_fill(c.dst(), tmpl, s[0], s[1], flags), -1, EOVERFLOW);
       }
     }
   }
@@ -203,9 +177,7 @@ TEST_CASE("ntc_fill errors: EINVAL and EOVERFLOW write nothing") {
       for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
         INFO("dst=", reinterpret_cast<void*>(s.dst), " size=", s.size, " count=", s.count,
              " flags=", flags_name(flags));
-        errno = 0;
-        CHECK(ntc_fill(address(s.dst), tmpl, s.size, s.count, flags) == -1);
-        CHECK(errno == EOVERFLOW);
+        NTC_CHECK_FAILS(ntc_fill(address(s.dst), tmpl, s.size, s.count, flags), -1, EOVERFLOW);
       }
     }
   }
@@ -228,42 +200,29 @@ TEST_CASE("ntc_fill_patched errors: EINVAL and EOVERFLOW write nothing, patch no
   NeverCalled nc;
   for (unsigned flags : kBadFlags) {
     INFO("bad flags=", flags_name(flags));
-    errno = 0;
-    CHECK(ntc_fill_patched(c.dst(), tmpl, 16, 4, counting_patch, &nc, flags) == -1);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), tmpl, 16, 4, counting_patch, &nc, flags), -1, EINVAL);
   }
   SUBCASE("NULL patch") {
     for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
-      errno = 0;
-      CHECK(ntc_fill_patched(c.dst(), tmpl, 16, 4, nullptr, &nc, flags) == -1);
-      CHECK(errno == EINVAL);
+      NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), tmpl, 16, 4, nullptr, &nc, flags), -1, EINVAL);
     }
   }
   SUBCASE("size 0, NULL dst, NULL tmpl") {
-    errno = 0;
-    CHECK(ntc_fill_patched(c.dst(), tmpl, 0, 4, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EINVAL);
-    errno = 0;
-    CHECK(ntc_fill_patched(nullptr, tmpl, 16, 4, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EINVAL);
-    errno = 0;
-    CHECK(ntc_fill_patched(c.dst(), nullptr, 16, 4, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), tmpl, 0, 4, counting_patch, &nc, 0), -1, EINVAL);
+    NTC_CHECK_FAILS(ntc_fill_patched(nullptr, tmpl, 16, 4, counting_patch, &nc, 0), -1, EINVAL);
+    NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), nullptr, 16, 4, counting_patch, &nc, 0), -1, EINVAL);
   }
   SUBCASE("overflow and wrap") {
-    errno = 0;
-    CHECK(ntc_fill_patched(c.dst(), tmpl, kHalf, 2, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EOVERFLOW);
-    errno = 0;
-    CHECK(ntc_fill_patched(c.dst(), tmpl, 2, kHalf, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EOVERFLOW);
-    errno = 0;
-    CHECK(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc, 0) == -1);
-    CHECK(errno == EOVERFLOW);
-    errno = 0;
-    CHECK(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc,
-                           NTC_F_NONTEMPORAL) == -1);
-    CHECK(errno == EOVERFLOW);
+    NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), tmpl, kHalf, 2, counting_patch, &nc, 0), -1,
+                    EOVERFLOW);
+    NTC_CHECK_FAILS(ntc_fill_patched(c.dst(), tmpl, 2, kHalf, counting_patch, &nc, 0), -1,
+                    EOVERFLOW);
+    NTC_CHECK_FAILS(
+        ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc, 0), -1,
+        EOVERFLOW);
+    NTC_CHECK_FAILS(ntc_fill_patched(address(UINTPTR_MAX - 10), tmpl, 16, 1, counting_patch, &nc,
+                                     NTC_F_NONTEMPORAL),
+                    -1, EOVERFLOW);
   }
   SUBCASE("count 0 is a no-op") {
     CHECK(ntc_fill_patched(nullptr, nullptr, 16, 0, counting_patch, &nc, 0) == 0);
@@ -279,36 +238,23 @@ TEST_CASE("ntc_memcpy errors: NULL with errno, nothing written") {
   Canaried c;
   for (unsigned flags : kBadFlags) {
     INFO("bad flags=", flags_name(flags));
-    errno = 0;
-    CHECK(ntc_memcpy(c.dst(), src, 64, flags) == nullptr);
-    CHECK(errno == EINVAL);
+    NTC_CHECK_FAILS(ntc_memcpy(c.dst(), src, 64, flags), nullptr, EINVAL);
   }
   SUBCASE("NULL with n > 0") {
     for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
       INFO("flags=", flags_name(flags));
-      errno = 0;
-      CHECK(ntc_memcpy(nullptr, src, 1, flags) == nullptr);
-      CHECK(errno == EINVAL);
-      errno = 0;
-      CHECK(ntc_memcpy(c.dst(), nullptr, 1, flags) == nullptr);
-      CHECK(errno == EINVAL);
-      errno = 0;
-      CHECK(ntc_memcpy(nullptr, nullptr, 64, flags) == nullptr);
-      CHECK(errno == EINVAL);
+      NTC_CHECK_FAILS(ntc_memcpy(nullptr, src, 1, flags), nullptr, EINVAL);
+      NTC_CHECK_FAILS(ntc_memcpy(c.dst(), nullptr, 1, flags), nullptr, EINVAL);
+      NTC_CHECK_FAILS(ntc_memcpy(nullptr, nullptr, 64, flags), nullptr, EINVAL);
     }
   }
   SUBCASE("a range wraps the address space") {
     for (unsigned flags : {0u, NTC_F_NONTEMPORAL, NTC_F_TEMPORAL}) {
       INFO("flags=", flags_name(flags));
-      errno = 0;
-      CHECK(ntc_memcpy(address(UINTPTR_MAX - 10), src, 16, flags) == nullptr);
-      CHECK(errno == EOVERFLOW);
-      errno = 0;
-      CHECK(ntc_memcpy(c.dst(), address(UINTPTR_MAX - 10), 16, flags) == nullptr);
-      CHECK(errno == EOVERFLOW);
-      errno = 0;
-      CHECK(ntc_memcpy(c.dst(), src, SIZE_MAX, flags) == nullptr);
-      CHECK(errno == EOVERFLOW);
+      NTC_CHECK_FAILS(ntc_memcpy(address(UINTPTR_MAX - 10), src, 16, flags), nullptr, EOVERFLOW);
+      NTC_CHECK_FAILS(ntc_memcpy(c.dst(), address(UINTPTR_MAX - 10), 16, flags), nullptr,
+                      EOVERFLOW);
+      NTC_CHECK_FAILS(ntc_memcpy(c.dst(), src, SIZE_MAX, flags), nullptr, EOVERFLOW);
     }
   }
   CHECK(c.intact());

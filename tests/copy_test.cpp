@@ -9,8 +9,6 @@ using namespace ntc_test;
 
 namespace {
 
-constexpr std::size_t kPre = 128;
-
 struct CCase {
   const char* family;
   unsigned flags;
@@ -29,12 +27,8 @@ bool check_copy(const GuardedBuffer& sbuf, const std::vector<unsigned char>& pri
                 const GuardedBuffer& dbuf, const CCase& c, FailureBudget& budget) {
   const unsigned char* src = sbuf.place(c.n, c.src_mis);
   const std::size_t src_off = static_cast<std::size_t>(src - sbuf.begin());
-  unsigned char* dst = dbuf.place(c.n, c.dst_mis, kPre);
-  unsigned char* hi = dst + c.n;
-  const std::size_t tail = static_cast<std::size_t>(dbuf.end() - hi);
-  std::memset(dst - kPre, kCanary, kPre);
-  std::memset(dst, kUnwritten, c.n);
-  std::memset(hi, kCanary, tail);
+  GuardedDestination target(dbuf, c.n, c.dst_mis);
+  unsigned char* dst = target.dst();
   errno = 0;
   void* r;
   int err;
@@ -49,21 +43,14 @@ bool check_copy(const GuardedBuffer& sbuf, const std::vector<unsigned char>& pri
   if (r != dst) {
     what = std::string("returned ") + (r == nullptr ? "NULL" : "a pointer other than dst") +
            " errno=" + std::to_string(err);
-  } else if (std::memcmp(dst, src, c.n) != 0) {
-    const std::size_t off = first_diff(dst, src, c.n);
-    what = "dst[" + std::to_string(off) + "]=" + std::to_string(dst[off]) + ", expected " +
-           std::to_string(src[off]);
-  } else if (std::memcmp(src, pristine.data() + src_off, c.n) != 0) {
-    what = "the source changed";
-  } else if (!all_bytes(dst - kPre, kPre, kCanary)) {
-    what = "wrote before dst";
-  } else if (!all_bytes(hi, tail, kCanary)) {
-    what = "wrote past the end: dst[n+" + std::to_string(first_not(hi, tail, kCanary)) + "]";
+  } else {
+    what = target.problems(src);
+    const unsigned char* orig = pristine.data() + src_off;
+    if (std::memcmp(src, orig, c.n) != 0)
+      add_problem(what, "the source changed: src[" + std::to_string(first_diff(src, orig, c.n)) +
+                            "] differs from before the call");
   }
-  if (what.empty()) return true;
-  ++budget.failures;
-  FAIL_CHECK("ntc_memcpy " << describe(c) << ": " << what);
-  return false;
+  return budget.report("ntc_memcpy " + describe(c), what);
 }
 
 void copy_matrix(const char* fam) {
@@ -135,24 +122,18 @@ void copy_large(const char* fam) {
     const CCase c{fam, s.flags, s.n, rng.below(64), rng.below(64)};
     INFO(describe(c));
     const unsigned char* src = sbuf.place(c.n, c.src_mis);
-    unsigned char* dst = dbuf.place(c.n, c.dst_mis, kPre);
-    unsigned char* hi = dst + c.n;
-    const std::size_t tail = static_cast<std::size_t>(dbuf.end() - hi);
-    std::memset(dst - kPre, kCanary, kPre);
-    std::memset(dst, kUnwritten, c.n);
-    std::memset(hi, kCanary, tail);
+    GuardedDestination target(dbuf, c.n, c.dst_mis);
+    unsigned char* dst = target.dst();
     errno = 0;
     OpScope op("ntc_memcpy", c.flags, c.n, 0, dst, src);
     void* r = ntc_memcpy(dst, src, c.n, c.flags);
     INFO("errno=", errno);
     drain_if_needed(c.flags);
     REQUIRE(r == dst);
-    if (std::memcmp(dst, src, c.n) != 0) {
-      const std::size_t off = first_diff(dst, src, c.n);
-      FAIL_CHECK("dst[" << off << "]=" << int(dst[off]) << ", expected " << int(src[off]));
-    }
-    CHECK_MESSAGE(all_bytes(dst - kPre, kPre, kCanary), "wrote before dst");
-    CHECK_MESSAGE(all_bytes(hi, tail, kCanary), "wrote past the end");
+    if (const std::string bad = target.mismatch(src); !bad.empty()) FAIL_CHECK(bad);
+    const std::string before = target.wrote_before(), after = target.wrote_after();
+    CHECK_MESSAGE(before.empty(), before);
+    CHECK_MESSAGE(after.empty(), after);
   }
 }
 
@@ -185,12 +166,8 @@ void overlap_case(const GuardedBuffer& buf, Rng& rng, const char* fam, std::size
     FAIL_CHECK("ntc_memcpy returned " << (r == nullptr ? "NULL" : "not dst") << " errno=" << err);
     return;
   }
-  if (std::memcmp(lo, expect.data(), region) != 0) {
-    const std::size_t d = first_diff(lo, expect.data(), region);
-    const long rel = static_cast<long>(d) - static_cast<long>(dst - lo);
-    FAIL_CHECK("byte at dst" << (rel >= 0 ? "+" : "") << rel << " is " << int(lo[d])
-                             << ", expected " << int(expect[d]));
-  }
+  if (const std::string bad = neighbourhood_mismatch(lo, expect.data(), region, dst); !bad.empty())
+    FAIL_CHECK(bad);
 }
 
 void copy_overlap(const char* fam) {

@@ -208,15 +208,9 @@ TEST_CASE("env: bad NTCOPY_KERNEL values warn once and fall back to auto") {
 }
 
 TEST_CASE("env: NTCOPY_KERNEL forcing a family this CPU lacks") {
-  std::vector<const char*> lacking;
-  for (const char* f : kAllFamilies)
-    if (!family_supported(f)) lacking.push_back(f);
-  if (lacking.empty()) {
-    MESSAGE(
-        "skipped: NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it (this CPU "
-        "supports every family)");
-    return;
-  }
+  const std::vector<const char*> lacking =
+      unsupported_families_or_skip("NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it");
+  if (lacking.empty()) return;
   const std::string best = best_family();
   for (const char* f : lacking) {
     INFO("NTCOPY_KERNEL=", std::string(f), " (not supported by this CPU)");
@@ -228,8 +222,8 @@ TEST_CASE("env: NTCOPY_KERNEL forcing a family this CPU lacks") {
 
 TEST_CASE("env: accepted NTCOPY_NT_THRESHOLD values") {
   const std::size_t def = default_threshold_of_child();
-  CHECK(def >= (std::size_t{8} << 20));
-  CHECK(def <= (std::size_t{64} << 20));
+  CHECK(def >= kDefaultThresholdMin);
+  CHECK(def <= kDefaultThresholdMax);
   MESSAGE("default threshold: ", def);
   const struct {
     const char* value;

@@ -9,62 +9,25 @@ using namespace ntc_test;
 
 namespace {
 
-constexpr std::size_t kPre = 128;  // canary bytes checked in front of the destination
-
-struct FillCase {
-  const char* family;
-  unsigned flags;
-  std::size_t size;
-  std::size_t count;
-  std::size_t misalign;
-};
-
-std::string describe(const FillCase& c) {
-  return std::string("family=") + c.family + " flags=" + flags_name(c.flags) +
-         " size=" + std::to_string(c.size) + " count=" + std::to_string(c.count) +
-         " dst%64=" + std::to_string(c.misalign);
-}
-
 // Fills a destination placed with its end against the guard page (at most 63
 // canary bytes between them) and checks it against `ref`, the canaries in front
 // and the bytes after. Returns false (having reported) on a mismatch.
 bool check_fill(const GuardedBuffer& buf, const FillCase& c, const unsigned char* tmpl,
                 const unsigned char* ref, FailureBudget& budget) {
-  const std::size_t total = c.size * c.count;
-  unsigned char* dst = buf.place(total, c.misalign, kPre);
-  unsigned char* lo = dst - kPre;
-  unsigned char* hi = dst + total;
-  const std::size_t tail = static_cast<std::size_t>(buf.end() - hi);
-  std::memset(lo, kCanary, kPre);
-  std::memset(dst, kUnwritten, total);
-  std::memset(hi, kCanary, tail);
+  GuardedDestination target(buf, c.size * c.count, c.misalign);
   errno = 0;
   int rc, err;
   {
-    OpScope op("ntc_fill", c.flags, c.size, c.count, dst);
-    rc = ntc_fill(dst, tmpl, c.size, c.count, c.flags);
+    OpScope op("ntc_fill", c.flags, c.size, c.count, target.dst());
+    rc = ntc_fill(target.dst(), tmpl, c.size, c.count, c.flags);
     err = errno;
     drain_if_needed(c.flags);
   }
 
-  std::string what;
-  if (rc != 0) {
-    what = "returned " + std::to_string(rc) + " errno=" + std::to_string(err);
-  } else if (std::memcmp(dst, ref, total) != 0) {
-    const std::size_t off = first_diff(dst, ref, total);
-    what = "dst[" + std::to_string(off) + "]=" + std::to_string(dst[off]) + ", expected " +
-           std::to_string(ref[off]);
-  } else if (!all_bytes(lo, kPre, kCanary)) {
-    what = "wrote " + std::to_string(kPre - first_not(lo, kPre, kCanary)) +
-           " bytes before dst (canary changed)";
-  } else if (!all_bytes(hi, tail, kCanary)) {
-    what = "wrote past the end: dst[total+" + std::to_string(first_not(hi, tail, kCanary)) +
-           "] changed";
-  }
-  if (what.empty()) return true;
-  ++budget.failures;
-  FAIL_CHECK("ntc_fill " << describe(c) << ": " << what);
-  return false;
+  const std::string what = rc != 0
+                               ? "returned " + std::to_string(rc) + " errno=" + std::to_string(err)
+                               : target.problems(ref);
+  return budget.report("ntc_fill " + describe(c), what);
 }
 
 void fill_matrix(const char* fam) {
@@ -148,12 +111,8 @@ void fill_large(const char* fam) {
       chunk.resize(per * size);
       reference_fill(chunk.data(), tmpl.data(), size, per);
 
-      unsigned char* dst = buf.place(total, m, kPre);
-      unsigned char* hi = dst + total;
-      const std::size_t tail = static_cast<std::size_t>(buf.end() - hi);
-      std::memset(dst - kPre, kCanary, kPre);
-      std::memset(dst, kUnwritten, total);
-      std::memset(hi, kCanary, tail);
+      GuardedDestination target(buf, total, m);
+      unsigned char* dst = target.dst();
 
       errno = 0;
       OpScope op("ntc_fill", flags, size, count, dst);
@@ -170,8 +129,9 @@ void fill_large(const char* fam) {
           ok = false;
         }
       }
-      CHECK_MESSAGE(all_bytes(dst - kPre, kPre, kCanary), "wrote before dst");
-      CHECK_MESSAGE(all_bytes(hi, tail, kCanary), "wrote past the end");
+      const std::string before = target.wrote_before(), after = target.wrote_after();
+      CHECK_MESSAGE(before.empty(), before);
+      CHECK_MESSAGE(after.empty(), after);
     }
   }
 }
@@ -243,12 +203,8 @@ void fill_templates(const char* fam) {
             FAIL_CHECK("ntc_fill returned " << rc << " errno=" << err);
             continue;
           }
-          if (std::memcmp(region_lo, expect.data(), region) != 0) {
-            const std::size_t d = first_diff(region_lo, expect.data(), region);
-            const long rel = static_cast<long>(d) - static_cast<long>(dst - region_lo);
-            FAIL_CHECK("byte at dst" << (rel >= 0 ? "+" : "") << rel << " is " << int(region_lo[d])
-                                     << ", expected " << int(expect[d]));
-          }
+          const std::string bad = neighbourhood_mismatch(region_lo, expect.data(), region, dst);
+          if (!bad.empty()) FAIL_CHECK(bad);
         }
       }
     }

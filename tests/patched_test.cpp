@@ -9,8 +9,6 @@ using namespace ntc_test;
 
 namespace {
 
-constexpr std::size_t kPre = 128;
-
 // The patch applied to element i: two index-dependent, never-zero bytes.
 inline unsigned char patch_byte(std::size_t i, int which) {
   return static_cast<unsigned char>((i * (which ? 131u : 37u) + (which ? 7u : 3u)) % 255 + 1);
@@ -21,11 +19,20 @@ inline void apply_patch(unsigned char* e, std::size_t i, std::size_t size) {
 }
 
 struct PatchLog {
-  const unsigned char* tmpl = nullptr;  // the template's value at entry
-  std::size_t size = 0;
-  std::size_t count = 0;
-  const unsigned char* dst_lo = nullptr;
-  const unsigned char* dst_hi = nullptr;
+  // `tmpl`: the template's value at entry; `dst`: the destination of the call.
+  PatchLog(const unsigned char* tmpl_at_entry, std::size_t elem_size, std::size_t elem_count,
+           const unsigned char* dst)
+      : tmpl(tmpl_at_entry),
+        size(elem_size),
+        count(elem_count),
+        dst_lo(dst),
+        dst_hi(dst + elem_size * elem_count) {}
+
+  const unsigned char* tmpl;
+  std::size_t size;
+  std::size_t count;
+  const unsigned char* dst_lo;
+  const unsigned char* dst_hi;
   std::size_t next_first = 0;
   std::size_t calls = 0;
   std::size_t max_n = 0;
@@ -80,41 +87,17 @@ void reference_patched(unsigned char* out, const unsigned char* tmpl, std::size_
   }
 }
 
-struct PCase {
-  const char* family;
-  unsigned flags;
-  std::size_t size, count, misalign;
-};
-
-std::string describe(const PCase& c) {
-  return std::string("family=") + c.family + " flags=" + flags_name(c.flags) +
-         " size=" + std::to_string(c.size) + " count=" + std::to_string(c.count) +
-         " dst%64=" + std::to_string(c.misalign);
-}
-
-bool check_patched(const GuardedBuffer& buf, const PCase& c, const unsigned char* tmpl,
+bool check_patched(const GuardedBuffer& buf, const FillCase& c, const unsigned char* tmpl,
                    std::vector<unsigned char>& ref, FailureBudget& budget) {
-  const std::size_t total = c.size * c.count;
-  ref.resize(total);
+  ref.resize(c.size * c.count);
   reference_patched(ref.data(), tmpl, c.size, c.count);
-  unsigned char* dst = buf.place(total, c.misalign, kPre);
-  unsigned char* hi = dst + total;
-  const std::size_t tail = static_cast<std::size_t>(buf.end() - hi);
-  std::memset(dst - kPre, kCanary, kPre);
-  std::memset(dst, kUnwritten, total);
-  std::memset(hi, kCanary, tail);
-
-  PatchLog log;
-  log.tmpl = tmpl;
-  log.size = c.size;
-  log.count = c.count;
-  log.dst_lo = dst;
-  log.dst_hi = hi;
+  GuardedDestination target(buf, c.size * c.count, c.misalign);
+  PatchLog log(tmpl, c.size, c.count, target.dst());
   errno = 0;
   int rc, err;
   {
-    OpScope op("ntc_fill_patched", c.flags, c.size, c.count, dst);
-    rc = ntc_fill_patched(dst, tmpl, c.size, c.count, patch_cb, &log, c.flags);
+    OpScope op("ntc_fill_patched", c.flags, c.size, c.count, target.dst());
+    rc = ntc_fill_patched(target.dst(), tmpl, c.size, c.count, patch_cb, &log, c.flags);
     err = errno;
     drain_if_needed(c.flags);
   }
@@ -128,19 +111,10 @@ bool check_patched(const GuardedBuffer& buf, const PCase& c, const unsigned char
     what = "batches covered " + std::to_string(log.next_first) + " elements";
   } else if (c.count == 0 && log.calls != 0) {
     what = "patch called for count 0";
-  } else if (total != 0 && std::memcmp(dst, ref.data(), total) != 0) {
-    const std::size_t off = first_diff(dst, ref.data(), total);
-    what = "dst[" + std::to_string(off) + "] (element " + std::to_string(off / c.size) +
-           ")=" + std::to_string(dst[off]) + ", expected " + std::to_string(ref[off]);
-  } else if (!all_bytes(dst - kPre, kPre, kCanary)) {
-    what = "wrote before dst";
-  } else if (!all_bytes(hi, tail, kCanary)) {
-    what = "wrote past the end";
+  } else {
+    what = target.problems(ref.data(), c.size);
   }
-  if (what.empty()) return true;
-  ++budget.failures;
-  FAIL_CHECK("ntc_fill_patched " << describe(c) << ": " << what);
-  return false;
+  return budget.report("ntc_fill_patched " + describe(c), what);
 }
 
 void fill_patched(const char* fam) {
@@ -190,20 +164,11 @@ void fill_patched_large(const char* fam) {
     const std::size_t count = kMin / size + 3;
     const std::size_t total = size * count;
     const std::size_t m = flags == 0 ? 5 : 42;
-    INFO("family=", std::string(fam), " flags=", flags_name(flags), " size=100 count=", count);
+    INFO(describe(FillCase{fam, flags, size, count, m}));
     rng.fill_bytes(tmpl.data(), size, kCanary);
-    unsigned char* dst = buf.place(total, m, kPre);
-    unsigned char* hi = dst + total;
-    const std::size_t tail = static_cast<std::size_t>(buf.end() - hi);
-    std::memset(dst - kPre, kCanary, kPre);
-    std::memset(dst, kUnwritten, total);
-    std::memset(hi, kCanary, tail);
-    PatchLog log;
-    log.tmpl = tmpl.data();
-    log.size = size;
-    log.count = count;
-    log.dst_lo = dst;
-    log.dst_hi = hi;
+    GuardedDestination target(buf, total, m);
+    unsigned char* dst = target.dst();
+    PatchLog log(tmpl.data(), size, count, dst);
     errno = 0;
     OpScope op("ntc_fill_patched", flags, size, count, dst);
     const int rc = ntc_fill_patched(dst, tmpl.data(), size, count, patch_cb, &log, flags);
@@ -222,8 +187,9 @@ void fill_patched_large(const char* fam) {
       }
     }
     CHECK_MESSAGE(bad == count, "element ", bad, " differs from the patched template");
-    CHECK(all_bytes(dst - kPre, kPre, kCanary));
-    CHECK(all_bytes(hi, tail, kCanary));
+    const std::string before = target.wrote_before(), after = target.wrote_after();
+    CHECK_MESSAGE(before.empty(), before);
+    CHECK_MESSAGE(after.empty(), after);
     MESSAGE(std::string(fam), " flags=", flags_name(flags), ": ", log.calls,
             " batches, largest n=", log.max_n);
   }
@@ -245,12 +211,7 @@ void fill_patched_overlap(const char* fam) {
       tmpl_copy.assign(tmpl, tmpl + size);
       ref.resize(total);
       reference_patched(ref.data(), tmpl_copy.data(), size, count);
-      PatchLog log;
-      log.tmpl = tmpl_copy.data();
-      log.size = size;
-      log.count = count;
-      log.dst_lo = dst;
-      log.dst_hi = dst + total;
+      PatchLog log(tmpl_copy.data(), size, count, dst);
       INFO("family=", std::string(fam), " flags=", flags_name(flags), " size=", size);
       errno = 0;
       OpScope op("ntc_fill_patched", flags, size, count, dst);

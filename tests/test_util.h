@@ -1,5 +1,6 @@
 // Shared helpers for the ntcopy tests: a fixed-seed PRNG, a buffer whose end
-// touches an inaccessible guard page, reference fills, kernel-family iteration.
+// touches an inaccessible guard page, destinations placed against it between
+// canaries, reference fills, kernel-family iteration.
 #ifndef NTCOPY_TESTS_TEST_UTIL_H
 #define NTCOPY_TESTS_TEST_UTIL_H
 
@@ -175,6 +176,31 @@ inline std::size_t first_not(const unsigned char* p, std::size_t n, unsigned cha
   return n;
 }
 
+inline std::size_t count_not(const unsigned char* p, std::size_t n, unsigned char v) {
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < n; ++i) k += p[i] != v;
+  return k;
+}
+
+// Appends `problem` to the "; "-separated list `what` (nothing if it is empty).
+inline void add_problem(std::string& what, const std::string& problem) {
+  if (problem.empty()) return;
+  if (!what.empty()) what += "; ";
+  what += problem;
+}
+
+// The n bytes at lo against `expect`, an image of the same bytes; `dst` lies in
+// [lo, lo + n]. Returns "" or "byte at dst+R is X, expected Y" for the first
+// byte that differs, R relative to dst (negative: in front of it).
+inline std::string neighbourhood_mismatch(const unsigned char* lo, const unsigned char* expect,
+                                          std::size_t n, const unsigned char* dst) {
+  if (std::memcmp(lo, expect, n) == 0) return {};
+  const std::size_t d = first_diff(lo, expect, n);
+  const long rel = static_cast<long>(d) - static_cast<long>(dst - lo);
+  return "byte at dst" + std::string(rel >= 0 ? "+" : "") + std::to_string(rel) + " is " +
+         std::to_string(lo[d]) + ", expected " + std::to_string(expect[d]);
+}
+
 inline std::string flags_name(unsigned f) {
   if (f == 0) return "0";
   std::string s;
@@ -205,11 +231,112 @@ inline constexpr std::array<unsigned, 2> kStorePaths = {NTC_F_NONTEMPORAL, NTC_F
 inline constexpr std::array<unsigned, 3> kOtherFlags = {0u, NTC_F_NODRAIN,
                                                         NTC_F_NONTEMPORAL | NTC_F_NODRAIN};
 
+// One checked fill (ntc_fill or ntc_fill_patched), for failure messages.
+struct FillCase {
+  const char* family;
+  unsigned flags;
+  std::size_t size;
+  std::size_t count;
+  std::size_t misalign;  // dst % 64
+};
+
+inline std::string describe(const FillCase& c) {
+  return std::string("family=") + c.family + " flags=" + flags_name(c.flags) +
+         " size=" + std::to_string(c.size) + " count=" + std::to_string(c.count) +
+         " dst%64=" + std::to_string(c.misalign);
+}
+
+// The documented range of the default ntc_nt_threshold() (no
+// NTCOPY_NT_THRESHOLD in the environment).
+inline constexpr std::size_t kDefaultThresholdMin = std::size_t{8} << 20;
+inline constexpr std::size_t kDefaultThresholdMax = std::size_t{64} << 20;
+
 // Stops a check loop from producing thousands of failure reports.
 struct FailureBudget {
   int failures = 0;
   int max = 10;
   bool exhausted() const { return failures >= max; }
+
+  // Reports "<call>: <what>" as a failure and counts it unless `what` is
+  // empty; returns whether it was.
+  bool report(const std::string& call, const std::string& what) {
+    if (what.empty()) return true;
+    ++failures;
+    FAIL_CHECK(call << ": " << what);
+    return false;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Guarded destinations
+
+// Canary bytes checked in front of every GuardedDestination.
+inline constexpr std::size_t kPre = 128;
+
+// The destination of one call: `len` bytes of `buf` placed with
+// GuardedBuffer::place (dst % 64 == misalign, the end within 63 bytes of the
+// guard page), kPre canary bytes in front, canaries from the end up to the
+// guard page, and the destination itself kUnwritten. After the call, the
+// methods below describe what went wrong, each "" when nothing did.
+class GuardedDestination {
+ public:
+  GuardedDestination(const GuardedBuffer& buf, std::size_t len, std::size_t misalign)
+      : dst_(buf.place(len, misalign, kPre)),
+        len_(len),
+        tail_(static_cast<std::size_t>(buf.end() - (dst_ + len))) {
+    std::memset(dst_ - kPre, kCanary, kPre);
+    std::memset(dst_, kUnwritten, len_);
+    std::memset(end(), kCanary, tail_);
+  }
+  GuardedDestination(const GuardedDestination&) = delete;
+  GuardedDestination& operator=(const GuardedDestination&) = delete;
+
+  unsigned char* dst() const { return dst_; }
+  unsigned char* end() const { return dst_ + len_; }
+
+  // "wrote before dst: dst[-K] changed (M of the 128 canary bytes)", K the
+  // farthest changed byte.
+  std::string wrote_before() const {
+    const unsigned char* lo = dst_ - kPre;
+    const std::size_t i = first_not(lo, kPre, kCanary);
+    if (i == kPre) return {};
+    return "wrote before dst: dst[-" + std::to_string(kPre - i) + "] changed (" +
+           std::to_string(count_not(lo, kPre, kCanary)) + " of the " + std::to_string(kPre) +
+           " canary bytes)";
+  }
+
+  // "wrote past the end: dst[LEN+K] changed (M of the T canary bytes up to the
+  // guard page)", K the nearest changed byte.
+  std::string wrote_after() const {
+    const std::size_t k = first_not(end(), tail_, kCanary);
+    if (k == tail_) return {};
+    return "wrote past the end: dst[" + std::to_string(len_) + "+" + std::to_string(k) +
+           "] changed (" + std::to_string(count_not(end(), tail_, kCanary)) + " of the " +
+           std::to_string(tail_) + " canary bytes up to the guard page)";
+  }
+
+  // "dst[OFF]=X, expected Y" for the first byte that differs from ref[0, len);
+  // with elem_size != 0, "dst[OFF] (element E)=X, expected Y".
+  std::string mismatch(const unsigned char* ref, std::size_t elem_size = 0) const {
+    if (len_ == 0 || std::memcmp(dst_, ref, len_) == 0) return {};
+    const std::size_t off = first_diff(dst_, ref, len_);
+    std::string at = "dst[" + std::to_string(off) + "]";
+    if (elem_size != 0) at += " (element " + std::to_string(off / elem_size) + ")";
+    return at + "=" + std::to_string(dst_[off]) + ", expected " + std::to_string(ref[off]);
+  }
+
+  // Everything of the above that went wrong, "; "-separated.
+  std::string problems(const unsigned char* ref, std::size_t elem_size = 0) const {
+    std::string what = mismatch(ref, elem_size);
+    add_problem(what, wrote_before());
+    add_problem(what, wrote_after());
+    return what;
+  }
+
+ private:
+  unsigned char* dst_;
+  std::size_t len_;
+  std::size_t tail_;  // canary bytes from end() to the guard page
 };
 
 // ---------------------------------------------------------------------------
@@ -265,6 +392,17 @@ inline bool family_supported(std::string_view fam) {
   return false;
 }
 
+// The families of kAllFamilies that this CPU lacks. When there are none, it
+// reports the calling test case as skipped (see run_for_family), `what` naming
+// the check that needs one.
+inline std::vector<const char*> unsupported_families_or_skip(const char* what) {
+  std::vector<const char*> lacking;
+  for (const char* f : kAllFamilies)
+    if (!family_supported(f)) lacking.push_back(f);
+  if (lacking.empty()) MESSAGE("skipped: ", std::string(what), " (this CPU supports every family)");
+  return lacking;
+}
+
 // Makes `fam` the active family for a scope and restores "auto" afterwards.
 class KernelScope {
  public:
@@ -303,5 +441,14 @@ void run_for_family(const char* fam, Body&& body) {
   TEST_CASE(title ": avx") { ::ntc_test::run_for_family("avx", fn); }       \
   TEST_CASE(title ": movnti") { ::ntc_test::run_for_family("movnti", fn); } \
   TEST_CASE(title ": generic") { ::ntc_test::run_for_family("generic", fn); }
+
+// Clears errno, makes the call and checks that it failed: returned `failed`
+// and set errno to `err`.
+#define NTC_CHECK_FAILS(call, failed, err) \
+  do {                                     \
+    errno = 0;                             \
+    CHECK((call) == (failed));             \
+    CHECK(errno == (err));                 \
+  } while (0)
 
 #endif  // NTCOPY_TESTS_TEST_UTIL_H
