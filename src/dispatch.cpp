@@ -1,7 +1,7 @@
-// Dispatch, top to bottom: the families in priority order with their tables,
-// selection (a pure function of CPU features and environment, in select.cpp),
-// the atomic pointer to the active table, and the public calls that read or
-// change it.
+// Dispatch, top to bottom: the atomic pointer to the active table, each
+// family's table, initialisation (probe the CPU, then select: a pure function
+// of CPU features and environment, in select.cpp, which also holds the
+// families' priority order), and the public calls that read or change it.
 #include "dispatch.h"
 
 #include <cerrno>
