@@ -354,19 +354,20 @@ void* move(void* dst, const void* src, size_t n) {
   return dst;
 }
 
-void copy(u8* dst, const u8* src, size_t n, Stores stores) {
-  if (stores == Stores::streaming)
-    copy_impl<Stores::streaming>(dst, src, n);
-  else
-    copy_impl<Stores::regular>(dst, src, n);
-}
+void copy_streaming(u8* dst, const u8* src, size_t n) { copy_impl<Stores::streaming>(dst, src, n); }
 
 }  // namespace
 
 #define NTCOPY_STR2(x) #x
 #define NTCOPY_STR(x) NTCOPY_STR2(x)
 extern const KernelTable kTable = {
-    NTCOPY_STR(NTCOPY_ISA), fill, fill_patched, copy, move, Isa::drain};
+    .name = NTCOPY_STR(NTCOPY_ISA),
+    .fill = fill,
+    .fill_patched = fill_patched,
+    .copy_streaming = copy_streaming,
+    .move = move,
+    .drain = Isa::drain,
+};
 #undef NTCOPY_STR
 #undef NTCOPY_STR2
 

@@ -12,11 +12,10 @@ namespace ntcopy {
 // body of the destination. Streaming calls do not fence: the caller drains.
 enum class Stores : bool { regular, streaming };
 
-// Staging memory for a patched fill, owned by the caller: `bytes` >= 64 +
-// elems * size + 64, and `data` aligned to 64.
+// Staging memory for a patched fill, owned by the caller: data is aligned to
+// 64 and holds 64 + elems * size bytes.
 struct Staging {
   unsigned char* data;
-  std::size_t bytes;
   std::size_t elems;  // elements per batch, >= 1, elems * size >= 64
 };
 
@@ -29,7 +28,8 @@ struct KernelTable {
   void (*fill_patched)(unsigned char* dst, const unsigned char* tmpl, std::size_t size,
                        std::size_t count, ntc_patch_fn patch, void* ctx, Staging staging,
                        Stores stores);
-  void (*copy)(unsigned char* dst, const unsigned char* src, std::size_t n, Stores stores);
+  // Streaming copy; the ranges must not overlap.
+  void (*copy_streaming)(unsigned char* dst, const unsigned char* src, std::size_t n);
   // memmove with regular stores (any overlap); returns dst.
   void* (*move)(void* dst, const void* src, std::size_t n);
   // Orders this thread's earlier streaming stores before its later stores.

@@ -122,20 +122,20 @@ class TemplateAtEntry {
   const std::size_t distance =
       d > s ? static_cast<std::size_t>(d - s) : static_cast<std::size_t>(s - d);
   if (distance >= n) {
-    table->copy(d, s, n, Stores::streaming);
+    table->copy_streaming(d, s, n);
   } else if (distance < kMinOverlapStep) {
     std::memmove(d, s, n);
   } else if (d < s) {
     // Forward in steps of `distance`: each step's source lies past everything
     // written so far, and its destination ends where its source begins.
     for (std::size_t done = 0; done < n; done += distance)
-      table->copy(d + done, s + done, std::min(distance, n - done), Stores::streaming);
+      table->copy_streaming(d + done, s + done, std::min(distance, n - done));
   } else {
     // Backward in steps of `distance`, for the mirror-image reason.
     for (std::size_t left = n; left > 0;) {
       const std::size_t step = std::min(distance, left);
       left -= step;
-      table->copy(d + left, s + left, step, Stores::streaming);
+      table->copy_streaming(d + left, s + left, step);
     }
   }
   drain_if_needed(table, Stores::streaming, flags);
@@ -186,12 +186,12 @@ extern "C" int ntc_fill_patched(void* dst, const void* tmpl, size_t size, size_t
   // the last reaches a line boundary of the destination.
   Staging staging{};
   staging.elems = std::max((kLine + size - 1) / size, kStackBytes / size);
-  staging.bytes = kLine + staging.elems * size;
+  const std::size_t staging_bytes = kLine + staging.elems * size;
   alignas(kLine) unsigned char local[kLine + kStackBytes];
   HeapBytes heap;
   staging.data = local;
-  if (staging.bytes > sizeof local) {
-    heap = allocate_lines(staging.bytes);
+  if (staging_bytes > sizeof local) {
+    heap = allocate_lines(staging_bytes);
     if (!heap) return fail(ENOMEM);
     staging.data = heap.get();
   }
