@@ -66,6 +66,29 @@ Timings interleaved(const std::vector<std::function<void()>>& variants, int inne
 
 double gbps(size_t bytes, double seconds) { return static_cast<double>(bytes) / seconds / 1e9; }
 
+using BareLoop = void (*)(unsigned char* dst, size_t bytes, const unsigned char* pattern64);
+
+struct FillRow {
+  double ntcopy_gbps, bare_gbps, ratio;
+};
+
+// ntc_fill (flags 0) of `total` bytes of size-byte templates against a bare
+// loop writing at least the same bytes, interleaved; both verified afterwards.
+FillRow fill_vs_bare(const Buffer& dst, size_t size, size_t total, int inner, BareLoop bare) {
+  auto tmpl = bench::nonzero_bytes(size, size);
+  auto pattern = bench::nonzero_bytes(64, 64 + size);
+  const size_t count = total / size, bytes = count * size, bare_bytes = (bytes + 63) & ~size_t{63};
+  auto t = interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
+                        [&] { bare(dst.data(), bare_bytes, pattern.data()); }},
+                       inner);
+  check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare loop");
+  ntc_fill(dst.data(), tmpl.data(), size, count, 0);
+  check(bench::holds_copies(dst.data(), tmpl.data(), size, count),
+        "ntc_fill size " + std::to_string(size) + " total " + std::to_string(total));
+  return {gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]),
+          static_cast<double>(bytes) / bare_bytes / t.pair[0]};
+}
+
 void fill_big() {
   const size_t kTotal = size_t{26214400} * 64;  // 1.6 GiB: the seed's memmap
   std::printf("\n## Fill of 1.6 GiB, ntc_fill (auto: %s, flags 0) vs bare AVX-512 streaming loop\n",
@@ -73,20 +96,8 @@ void fill_big() {
   std::printf("%-9s %12s %12s %8s\n", "template", "ntcopy GB/s", "bare GB/s", "ratio");
   Buffer dst(kTotal + 4096);
   for (size_t size : {56, 64, 72, 96, 100, 4096}) {
-    auto tmpl = bench::nonzero_bytes(size, size);
-    auto pattern = bench::nonzero_bytes(64, 64 + size);
-    const size_t count = kTotal / size, bytes = count * size,
-                 bare_bytes = (bytes + 63) & ~size_t{63};
-    auto t =
-        interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
-                     [&] { bare::avx512_stream_pattern(dst.data(), bare_bytes, pattern.data()); }},
-                    1);
-    check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare stream");
-    ntc_fill(dst.data(), tmpl.data(), size, count, 0);
-    check(bench::holds_copies(dst.data(), tmpl.data(), size, count),
-          "ntc_fill " + std::to_string(size));
-    std::printf("%-9zu %12.2f %12.2f %8.3f\n", size, gbps(bytes, t.med[0]),
-                gbps(bare_bytes, t.med[1]), static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+    const FillRow r = fill_vs_bare(dst, size, kTotal, 1, bare::avx512_stream_pattern);
+    std::printf("%-9zu %12.2f %12.2f %8.3f\n", size, r.ntcopy_gbps, r.bare_gbps, r.ratio);
   }
 }
 
@@ -98,22 +109,11 @@ void fill_cache() {
               "ratio");
   for (size_t total : {size_t{64} << 10, size_t{256} << 10, size_t{1} << 20, size_t{4} << 20}) {
     Buffer dst(total + 4096);
+    const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / total));
     for (size_t size : {64, 56, 100}) {
-      auto tmpl = bench::nonzero_bytes(size, size);
-      auto pattern = bench::nonzero_bytes(64, 64 + size);
-      const size_t count = total / size, bytes = count * size,
-                   bare_bytes = (bytes + 63) & ~size_t{63};
-      const int inner = static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / total));
-      auto t =
-          interleaved({[&] { ntc_fill(dst.data(), tmpl.data(), size, count, 0); },
-                       [&] { bare::avx512_store_pattern(dst.data(), bare_bytes, pattern.data()); }},
-                      inner);
-      check(bench::holds_pattern(dst.data(), pattern.data(), bare_bytes), "bare store");
-      ntc_fill(dst.data(), tmpl.data(), size, count, 0);
-      check(bench::holds_copies(dst.data(), tmpl.data(), size, count), "ntc_fill in cache");
+      const FillRow r = fill_vs_bare(dst, size, total, inner, bare::avx512_store_pattern);
       std::printf("%-9zu %-9s %12.2f %12.2f %8.3f\n", size, bench::human_bytes(total).c_str(),
-                  gbps(bytes, t.med[0]), gbps(bare_bytes, t.med[1]),
-                  static_cast<double>(bytes) / bare_bytes / t.pair[0]);
+                  r.ntcopy_gbps, r.bare_gbps, r.ratio);
     }
   }
 }
