@@ -35,21 +35,18 @@ const KernelTable* table_of(Family f) {
 }
 
 // One line on stderr for each rejected environment value.
-void warn(const std::string& line) {
-  if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
-}
+void warn(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
 // The variables are ignored in setuid/setgid programs, as glibc's tunables are.
 const char* env(const char* name) { return secure_getenv(name); }
 
 void initialize_once() {
-  g_cpu = probe_cpu();
-  FamilyChoice family = choose_family(g_cpu, env("NTCOPY_KERNEL"));
-  ThresholdChoice threshold = choose_threshold(g_cpu, env("NTCOPY_NT_THRESHOLD"));
-  warn(family.warning);
-  warn(threshold.warning);
-  g_nt_threshold.store(threshold.bytes, std::memory_order_relaxed);
-  g_active_table.store(table_of(family.family), std::memory_order_release);
+  const Selection s = make_selection(
+      probe_cpu(), {env("NTCOPY_KERNEL"), env("NTCOPY_NT_THRESHOLD"), env("NTCOPY_CPU_MASK")});
+  for (const std::string& line : s.warnings) warn(line);
+  g_cpu = s.cpu;  // what NTCOPY_CPU_MASK leaves: ntc_use_kernel honours the mask too
+  g_nt_threshold.store(s.threshold.bytes, std::memory_order_relaxed);
+  g_active_table.store(table_of(s.family), std::memory_order_release);
 }
 
 // Runs when the library is loaded; a call that arrives earlier (from another

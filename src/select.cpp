@@ -2,6 +2,7 @@
 // no I/O, so tests exercise every branch with fake CPUs.
 #include "select.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -57,10 +58,11 @@ std::string printable_env_value(std::string_view value) {
 
 FamilyChoice choose_family(const CpuFeatures& cpu, const char* env_value) {
   const Family best = best_family(cpu);
-  if (env_value == nullptr || *env_value == '\0') return {best, {}};
+  if (env_value == nullptr) return {best, {}};
   std::string_view value = env_value;
   if (value == "auto") return {best, {}};
   auto instead = [&] { return "; using auto (" + std::string(family_name(best)) + ")"; };
+  if (value.empty()) return {best, "ntcopy: NTCOPY_KERNEL is set but empty" + instead()};
   std::optional<Family> named = family_from_name(value);
   if (!named)
     return {best, "ntcopy: NTCOPY_KERNEL=\"" + printable_env_value(value) +
@@ -116,7 +118,7 @@ std::size_t default_threshold(std::size_t llc_bytes) {
 
 ThresholdChoice choose_threshold(const CpuFeatures& cpu, const char* env_value) {
   const std::size_t fallback = default_threshold(cpu.llc_bytes);
-  if (env_value == nullptr || *env_value == '\0') return {fallback, false, {}};
+  if (env_value == nullptr) return {fallback, false, {}};
   std::optional<std::size_t> bytes = parse_byte_count(env_value);
   if (!bytes)
     return {fallback, false,
@@ -124,6 +126,54 @@ ThresholdChoice choose_threshold(const CpuFeatures& cpu, const char* env_value) 
                 "\" is not a byte count (digits with an optional K, M or G); using the default " +
                 std::to_string(fallback)};
   return {*bytes, true, {}};
+}
+
+namespace {
+// The maskable features, each hiding the ones after it too.
+constexpr std::array<std::string_view, 3> kMaskable{"sse2", "avx", "avx512f"};
+
+// Hides feature kMaskable[level] and every feature built on it.
+void hide_from(std::size_t level, CpuFeatures& cpu) {
+  if (level == 0) cpu.sse2 = false;
+  if (level <= 1) cpu.avx = false;
+  if (level <= 2) cpu.avx512f = false;
+}
+}  // namespace
+
+CpuMaskChoice mask_cpu_features(const CpuFeatures& probed, const char* env_value) {
+  if (env_value == nullptr) return {probed, {}, {}};
+  const std::string_view value = env_value;
+  auto rejected = [&](std::string why) {
+    return CpuMaskChoice{probed,
+                         {},
+                         "ntcopy: NTCOPY_CPU_MASK=\"" + printable_env_value(value) + "\" " + why +
+                             "; hiding nothing"};
+  };
+  if (value.empty()) return rejected("is empty (expected a list of sse2, avx, avx512f)");
+  CpuFeatures cpu = probed;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string_view name = value.substr(start, comma - start);
+    std::size_t level = 0;
+    while (level < kMaskable.size() && kMaskable[level] != name) ++level;
+    if (level == kMaskable.size())
+      return rejected("is not a comma-separated list of sse2, avx, avx512f");
+    hide_from(level, cpu);
+    if (comma == value.size()) break;
+    start = comma + 1;
+  }
+  return {cpu, std::string(value), {}};
+}
+
+Selection make_selection(const CpuFeatures& probed, const Environment& env) {
+  CpuMaskChoice mask = mask_cpu_features(probed, env.cpu_mask);
+  FamilyChoice family = choose_family(mask.cpu, env.kernel);
+  ThresholdChoice threshold = choose_threshold(mask.cpu, env.nt_threshold);
+  Selection s{mask.cpu, std::move(mask.hidden), family.family, std::move(threshold), {}};
+  for (std::string* w : {&mask.warning, &family.warning, &s.threshold.warning})
+    if (!w->empty()) s.warnings.push_back(*w);
+  return s;
 }
 
 }  // namespace ntcopy

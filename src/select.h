@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ntcopy {
 
@@ -37,7 +38,7 @@ struct FamilyChoice {
   Family family;
   std::string warning;
 };
-// env_value: NTCOPY_KERNEL as read (nullptr or "" = unset).
+// env_value: NTCOPY_KERNEL as read (nullptr = unset; "" is rejected).
 FamilyChoice choose_family(const CpuFeatures& cpu, const char* env_value);
 
 // Strict byte count: decimal digits with an optional K, M or G suffix (powers
@@ -56,8 +57,37 @@ struct ThresholdChoice {
   bool from_env;
   std::string warning;
 };
-// env_value: NTCOPY_NT_THRESHOLD as read (nullptr or "" = unset).
+// env_value: NTCOPY_NT_THRESHOLD as read (nullptr = unset; "" is rejected).
 ThresholdChoice choose_threshold(const CpuFeatures& cpu, const char* env_value);
+
+// NTCOPY_CPU_MASK hides CPU features from selection, as if the CPU lacked
+// them: a comma-separated list of sse2, avx, avx512f. Hiding a feature also
+// hides the features built on it (sse2 < avx < avx512f), so the result is a
+// CPU that could exist. A mask can only take families away, never add one.
+struct CpuMaskChoice {
+  CpuFeatures cpu;
+  std::string hidden;   // the accepted list, e.g. "avx512f,avx"; empty = none
+  std::string warning;  // non-empty: the value was rejected and nothing is hidden
+};
+// env_value: NTCOPY_CPU_MASK as read (nullptr = unset; "" is rejected).
+CpuMaskChoice mask_cpu_features(const CpuFeatures& probed, const char* env_value);
+
+// The three variables as read from the environment (nullptr = unset).
+struct Environment {
+  const char* kernel = nullptr;        // NTCOPY_KERNEL
+  const char* nt_threshold = nullptr;  // NTCOPY_NT_THRESHOLD
+  const char* cpu_mask = nullptr;      // NTCOPY_CPU_MASK
+};
+
+// Everything initialisation decides, from the probed CPU and the environment.
+struct Selection {
+  CpuFeatures cpu;  // the probed CPU less any features NTCOPY_CPU_MASK hides
+  std::string hidden_features;
+  Family family;
+  ThresholdChoice threshold;
+  std::vector<std::string> warnings;  // one line each, in the order above
+};
+Selection make_selection(const CpuFeatures& probed, const Environment& env);
 
 // The environment value as it is safe to print on one line: non-printable
 // bytes as \xNN, at most 64 bytes of it followed by "..." when longer.

@@ -1,12 +1,15 @@
-// Helper for env_test.cpp, run in a child process with NTCOPY_KERNEL and
-// NTCOPY_NT_THRESHOLD set by the parent. Prints, on stdout:
+// Helper for env_test.cpp, run in a child process with NTCOPY_KERNEL,
+// NTCOPY_NT_THRESHOLD and NTCOPY_CPU_MASK set by the parent. Prints, on stdout:
 //   kernel=<ntc_kernel()>
 //   threshold=<ntc_nt_threshold()>
 //   fill=ok | fill=FAILED: <what>
+//   supported=<ntc_kernels(), comma-separated>
+//   refused=<families ntc_use_kernel refuses with ENOTSUP, comma-separated>
 // and exits 0 when the fills and copies it checks are correct, 1 otherwise.
 // It writes nothing to stderr itself: whatever appears there is the library's.
 #include <ntcopy/ntcopy.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -39,6 +42,31 @@ std::string check_copy(std::size_t n, unsigned flags) {
   return {};
 }
 
+std::string supported_list() {
+  const char* names[8];
+  const std::size_t n = ntc_kernels(names, 8);
+  std::string out;
+  for (std::size_t i = 0; i < n && i < 8; ++i) {
+    if (i != 0) out += ',';
+    out += names[i];
+  }
+  return out;
+}
+
+// Asks for each family in turn, then restores the active one.
+std::string refused_list() {
+  const std::string active = ntc_kernel();
+  std::string out;
+  for (const char* f : {"avx512", "avx", "movnti", "generic"}) {
+    errno = 0;
+    if (ntc_use_kernel(f) == 0 || errno != ENOTSUP) continue;
+    if (!out.empty()) out += ',';
+    out += f;
+  }
+  ntc_use_kernel(active.c_str());
+  return out;
+}
+
 }  // namespace
 
 int main() {
@@ -54,7 +82,8 @@ int main() {
   // With a small threshold, flags 0 streams these.
   if (what.empty() && threshold <= (std::size_t{2} << 20)) what = check_fill(64, 40000, 7, 0);
   if (what.empty() && threshold <= (std::size_t{2} << 20)) what = check_copy(3 << 20, 0);
-  std::printf("kernel=%s\nthreshold=%zu\nfill=%s\n", kernel, threshold,
-              what.empty() ? "ok" : ("FAILED: " + what).c_str());
+  std::printf("kernel=%s\nthreshold=%zu\nfill=%s\nsupported=%s\nrefused=%s\n", kernel, threshold,
+              what.empty() ? "ok" : ("FAILED: " + what).c_str(), supported_list().c_str(),
+              refused_list().c_str());
   return what.empty() ? 0 : 1;
 }

@@ -1,12 +1,14 @@
-// NTCOPY_KERNEL and NTCOPY_NT_THRESHOLD, each read by a fresh process: the
-// helper ntcopy_env_child reports the chosen kernel and threshold and checks a
-// few fills; this test checks those and the child's stderr (exactly one line
-// per rejected value, naming the variable; nothing for accepted values).
+// NTCOPY_KERNEL, NTCOPY_NT_THRESHOLD and NTCOPY_CPU_MASK, each read by a fresh
+// process: the helper ntcopy_env_child reports the chosen kernel, threshold,
+// supported and refused families and checks a few fills; this test checks
+// those and the child's stderr (exactly one line per rejected value, naming the
+// variable; nothing for accepted values).
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,15 +31,16 @@ struct ChildResult {
   std::string kernel;
   std::optional<std::size_t> threshold;
   std::string fill;
+  std::string supported, refused;  // comma-separated family names
 };
 
-// "NAME=value" entries (value: raw bytes) replace the caller's NTCOPY_KERNEL
-// and NTCOPY_NT_THRESHOLD; the variables not listed are unset in the child.
+// "NAME=value" entries (value: raw bytes) replace the caller's NTCOPY_*
+// variables; those not listed are unset in the child.
 ChildResult run_child(const std::vector<std::string>& assignments) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
-    if (v.starts_with("NTCOPY_KERNEL=") || v.starts_with("NTCOPY_NT_THRESHOLD=")) continue;
+    if (v.starts_with("NTCOPY_")) continue;
     env_strings.emplace_back(v);
   }
   for (const auto& a : assignments) env_strings.push_back(a);
@@ -98,6 +101,8 @@ ChildResult run_child(const std::vector<std::string>& assignments) {
     if (line.starts_with("kernel=")) r.kernel = line.substr(7);
     if (line.starts_with("threshold=")) r.threshold = std::stoull(line.substr(10));
     if (line.starts_with("fill=")) r.fill = line.substr(5);
+    if (line.starts_with("supported=")) r.supported = line.substr(10);
+    if (line.starts_with("refused=")) r.refused = line.substr(8);
     pos = nl + 1;
   }
   return r;
@@ -176,10 +181,9 @@ const std::string kNonAscii =
 
 }  // namespace
 
-TEST_CASE("env: NTCOPY_KERNEL unset, empty or auto picks the best family silently") {
+TEST_CASE("env: NTCOPY_KERNEL unset or auto picks the best family silently") {
   const std::string best = best_family();
-  for (const auto& env :
-       std::vector<std::vector<std::string>>{{}, {"NTCOPY_KERNEL="}, {"NTCOPY_KERNEL=auto"}}) {
+  for (const auto& env : std::vector<std::vector<std::string>>{{}, {"NTCOPY_KERNEL=auto"}}) {
     INFO("env: ", env.empty() ? std::string("(unset)") : env[0]);
     const ChildResult r = run_child(env);
     check_clean(r);
@@ -198,8 +202,10 @@ TEST_CASE("env: NTCOPY_KERNEL=<family> for each supported family") {
 
 TEST_CASE("env: bad NTCOPY_KERNEL values warn once and fall back to auto") {
   const std::string best = best_family();
-  for (const std::string& v : {std::string("avx1024"), std::string("AVX512"), std::string("nope"),
-                               std::string("auto "), kLong, kNonAscii}) {
+  for (const std::string& v :
+       {std::string(""), std::string("avx1024"), std::string("AVX512"), std::string("Avx"),
+        std::string("nope"), std::string("auto "), std::string(" avx"), std::string("\tavx\n"),
+        std::string("-1"), kLong, kNonAscii}) {
     INFO("NTCOPY_KERNEL=\"", show(v), "\" (", v.size(), " bytes)");
     const ChildResult r = run_child({"NTCOPY_KERNEL=" + v});
     check_one_warning(r, "NTCOPY_KERNEL");
@@ -207,16 +213,55 @@ TEST_CASE("env: bad NTCOPY_KERNEL values warn once and fall back to auto") {
   }
 }
 
-TEST_CASE("env: NTCOPY_KERNEL forcing a family this CPU lacks") {
-  const std::vector<const char*> lacking =
-      unsupported_families_or_skip("NTCOPY_KERNEL=avx512/avx/movnti/generic on a CPU lacking it");
-  if (lacking.empty()) return;
-  const std::string best = best_family();
-  for (const char* f : lacking) {
-    INFO("NTCOPY_KERNEL=", std::string(f), " (not supported by this CPU)");
-    const ChildResult r = run_child({std::string("NTCOPY_KERNEL=") + f});
+// The feature each x86 family needs, as NTCOPY_CPU_MASK spells it.
+const struct {
+  const char* family;
+  const char* feature;
+} kFamilyFeature[] = {{"avx512", "avx512f"}, {"avx", "avx"}, {"movnti", "sse2"}};
+
+TEST_CASE("env: NTCOPY_CPU_MASK makes the library act as on a CPU without the feature") {
+  const std::vector<std::string> fams = supported_families();
+  for (const auto& ff : kFamilyFeature) {
+    if (std::find(fams.begin(), fams.end(), ff.family) == fams.end()) {
+      MESSAGE("this CPU lacks ", ff.family, " already; masking ", ff.feature, " changes nothing");
+      continue;
+    }
+    INFO("NTCOPY_CPU_MASK=", std::string(ff.feature));
+    const ChildResult r = run_child({std::string("NTCOPY_CPU_MASK=") + ff.feature});
+    check_clean(r);
+    CHECK(r.supported.find(ff.family) == std::string::npos);
+    CHECK(r.refused.find(ff.family) != std::string::npos);
+    CHECK(r.kernel != ff.family);
+    CHECK(r.supported.starts_with(r.kernel));  // still the best of what is left
+    CHECK(r.supported.ends_with("generic"));
+  }
+}
+
+TEST_CASE("env: NTCOPY_KERNEL forcing a family the CPU lacks (real or masked)") {
+  const std::vector<std::string> fams = supported_families();
+  for (const auto& ff : kFamilyFeature) {
+    const bool has = std::find(fams.begin(), fams.end(), ff.family) != fams.end();
+    std::vector<std::string> env{std::string("NTCOPY_KERNEL=") + ff.family};
+    if (has) env.push_back(std::string("NTCOPY_CPU_MASK=") + ff.feature);
+    INFO("NTCOPY_KERNEL=", std::string(ff.family), has ? " with the feature masked" : "");
+    const ChildResult r = run_child(env);
     check_one_warning(r, "NTCOPY_KERNEL");
+    CHECK(r.kernel != ff.family);
+    CHECK(r.supported.starts_with(r.kernel));
+    CHECK(r.refused.find(ff.family) != std::string::npos);
+  }
+}
+
+TEST_CASE("env: bad NTCOPY_CPU_MASK values warn once and hide nothing") {
+  const std::string best = best_family();
+  for (const std::string& v :
+       {std::string(""), std::string("AVX512F"), std::string("avx512"), std::string("avx,"),
+        std::string(" avx"), std::string("avx;sse2"), std::string("-avx"), kLong, kNonAscii}) {
+    INFO("NTCOPY_CPU_MASK=\"", show(v), "\"");
+    const ChildResult r = run_child({"NTCOPY_CPU_MASK=" + v});
+    check_one_warning(r, "NTCOPY_CPU_MASK");
     CHECK(r.kernel == best);
+    CHECK(r.refused.empty());
   }
 }
 
@@ -229,8 +274,7 @@ TEST_CASE("env: accepted NTCOPY_NT_THRESHOLD values") {
     const char* value;
     std::size_t bytes;
   } good[] = {{"0", 0},          {"4096", 4096},  {"64K", 64 << 10},
-              {"64k", 64 << 10}, {"2M", 2 << 20}, {"1G", std::size_t{1} << 30},
-              {"", def}};
+              {"64k", 64 << 10}, {"2M", 2 << 20}, {"1G", std::size_t{1} << 30}};
   for (const auto& g : good) {
     INFO("NTCOPY_NT_THRESHOLD=\"", std::string(g.value), "\"");
     const ChildResult r = run_child({std::string("NTCOPY_NT_THRESHOLD=") + g.value});
@@ -244,7 +288,9 @@ TEST_CASE("env: accepted NTCOPY_NT_THRESHOLD values") {
 TEST_CASE("env: bad NTCOPY_NT_THRESHOLD values warn once and use the default") {
   const std::size_t def = default_threshold_of_child();
   for (const std::string& v :
-       {std::string("abc"), std::string("-5"), std::string("12X"), std::string(" 5"),
+       {std::string(""), std::string("abc"), std::string("-5"), std::string("12X"),
+        std::string(" 5"), std::string("\t5"), std::string("5\n"), std::string("+5"),
+        std::string("5MiB"), std::string("5mb"), std::string("0x10"), std::string("1e6"),
         std::string("5 "), std::string("1T"), std::string("99999999999999999999999"),
         std::string("18014398509481984K"), kNonAscii, std::string(500, '9')}) {
     INFO("NTCOPY_NT_THRESHOLD=\"", show(v), "\"");
@@ -255,29 +301,33 @@ TEST_CASE("env: bad NTCOPY_NT_THRESHOLD values warn once and use the default") {
   }
 }
 
-TEST_CASE("env: both variables bad give one line each") {
-  const ChildResult r = run_child({"NTCOPY_KERNEL=avx1024", "NTCOPY_NT_THRESHOLD=12X"});
+TEST_CASE("env: all three variables bad give one line each") {
+  const ChildResult r =
+      run_child({"NTCOPY_KERNEL=avx1024", "NTCOPY_NT_THRESHOLD=12X", "NTCOPY_CPU_MASK=avx2"});
   INFO("child stderr: \"", show(r.err), "\"");
   CHECK(r.exit_code == 0);
   CHECK(r.fill == "ok");
-  CHECK(count_lines(r.err) == 2);
-  const std::size_t nl = r.err.find('\n');
-  REQUIRE(nl != std::string::npos);
-  const std::string first = r.err.substr(0, nl), second = r.err.substr(nl + 1);
-  const bool k1 = first.find("NTCOPY_KERNEL") != std::string::npos;
-  const bool t1 = first.find("NTCOPY_NT_THRESHOLD") != std::string::npos;
-  const bool k2 = second.find("NTCOPY_KERNEL") != std::string::npos;
-  const bool t2 = second.find("NTCOPY_NT_THRESHOLD") != std::string::npos;
-  CHECK(((k1 && t2) || (t1 && k2)));
+  REQUIRE(count_lines(r.err) == 3);
+  // Each line names exactly one of the variables, and each variable is named.
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0, nl; (nl = r.err.find('\n', pos)) != std::string::npos; pos = nl + 1)
+    lines.push_back(r.err.substr(pos, nl - pos));
+  for (const char* var : {"NTCOPY_KERNEL", "NTCOPY_NT_THRESHOLD", "NTCOPY_CPU_MASK"}) {
+    INFO("variable ", var);
+    int naming = 0;
+    for (const auto& line : lines) naming += line.find(std::string(var) + "=") != std::string::npos;
+    CHECK(naming == 1);
+  }
   CHECK(r.kernel == best_family());
   REQUIRE(r.threshold.has_value());
   CHECK(*r.threshold == default_threshold_of_child());
 }
 
-TEST_CASE("env: good values of both variables together") {
+TEST_CASE("env: good values of all three variables together") {
   const auto fams = supported_families();
   const std::string fam = fams.back();  // generic
-  const ChildResult r = run_child({"NTCOPY_KERNEL=" + fam, "NTCOPY_NT_THRESHOLD=0"});
+  const ChildResult r =
+      run_child({"NTCOPY_KERNEL=" + fam, "NTCOPY_NT_THRESHOLD=0", "NTCOPY_CPU_MASK=avx512f"});
   check_clean(r);
   CHECK(r.kernel == fam);
   REQUIRE(r.threshold.has_value());

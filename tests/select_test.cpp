@@ -108,9 +108,9 @@ TEST_CASE("select: support and best_family over fake CPUs") {
 }
 
 TEST_CASE("select: choose_family") {
-  SUBCASE("unset, empty and auto choose the best family silently") {
+  SUBCASE("unset and auto choose the best family silently") {
     for (const CpuFeatures* c : {&kNoSimd, &kSse2, &kAvx, &kAvx512}) {
-      for (const char* env : {static_cast<const char*>(nullptr), "", "auto"}) {
+      for (const char* env : {static_cast<const char*>(nullptr), "auto"}) {
         INFO("env=", std::string(env ? env : "NULL"), " best=", name(best_family(*c)));
         const FamilyChoice ch = choose_family(*c, env);
         CHECK(ch.family == best_family(*c));
@@ -147,7 +147,7 @@ TEST_CASE("select: choose_family") {
   }
   SUBCASE("unknown names fall back to auto with one warning") {
     const std::string longname(300, 'x');
-    for (const char* env : {"nope", "AVX512", "avx1024", "Auto", " avx", "avx\n",
+    for (const char* env : {"", "nope", "AVX512", "avx1024", "Auto", " avx", "avx\n",
                             "\xff\xfe\x01\x1b[31m", longname.c_str()}) {
       INFO("env=", printable_env_value(env));
       const FamilyChoice ch = choose_family(kAvx, env);
@@ -239,13 +239,11 @@ TEST_CASE("select: default_threshold clamps to [kMinThreshold, kMaxThreshold]") 
 
 TEST_CASE("select: choose_threshold") {
   for (const CpuFeatures* c : {&kNoSimd, &kAvx, &kAvx512}) {
-    for (const char* env : {static_cast<const char*>(nullptr), ""}) {
-      INFO("env=", std::string(env ? "\"\"" : "NULL"), " llc=", c->llc_bytes);
-      const ThresholdChoice t = choose_threshold(*c, env);
-      CHECK(t.bytes == default_threshold(c->llc_bytes));
-      CHECK_FALSE(t.from_env);
-      CHECK(t.warning.empty());
-    }
+    INFO("llc=", c->llc_bytes);
+    const ThresholdChoice t = choose_threshold(*c, nullptr);
+    CHECK(t.bytes == default_threshold(c->llc_bytes));
+    CHECK_FALSE(t.from_env);
+    CHECK(t.warning.empty());
   }
   const struct {
     const char* env;
@@ -258,8 +256,8 @@ TEST_CASE("select: choose_threshold") {
     CHECK(t.from_env);
     CHECK(t.warning.empty());
   }
-  for (const char* env :
-       {"abc", "-5", "12X", " 5", "99999999999999999999999", "18014398509481984K", "\x01\xff"}) {
+  for (const char* env : {"", "abc", "-5", "12X", " 5", "99999999999999999999999",
+                          "18014398509481984K", "\x01\xff"}) {
     INFO("env=", printable_env_value(env));
     const ThresholdChoice t = choose_threshold(kAvx, env);
     CHECK(t.bytes == default_threshold(kAvx.llc_bytes));
@@ -268,6 +266,89 @@ TEST_CASE("select: choose_threshold") {
     CHECK(t.warning.find('\n') == std::string::npos);
     CHECK(printable_line(t.warning));
     CHECK_FALSE(has_raw_high_bytes(t.warning));
+  }
+}
+
+TEST_CASE("select: mask_cpu_features hides a feature and those built on it") {
+  const struct {
+    const char* env;
+    bool sse2, avx, avx512f;
+  } good[] = {{"avx512f", true, true, false},      {"avx", true, false, false},
+              {"sse2", false, false, false},       {"avx512f,avx", true, false, false},
+              {"avx,avx512f", true, false, false}, {"avx512f,avx512f", true, true, false}};
+  for (const auto& g : good) {
+    INFO("NTCOPY_CPU_MASK=", std::string(g.env));
+    const CpuMaskChoice m = mask_cpu_features(kAvx512, g.env);
+    CHECK(m.warning.empty());
+    CHECK(m.hidden == g.env);
+    CHECK(m.cpu.sse2 == g.sse2);
+    CHECK(m.cpu.avx == g.avx);
+    CHECK(m.cpu.avx512f == g.avx512f);
+    CHECK(m.cpu.x86_64);
+    CHECK(m.cpu.llc_bytes == kAvx512.llc_bytes);
+  }
+  // A mask never adds a feature the CPU lacks.
+  const CpuMaskChoice on_sse2 = mask_cpu_features(kSse2, "avx512f");
+  CHECK_FALSE(on_sse2.cpu.avx);
+  CHECK_FALSE(on_sse2.cpu.avx512f);
+  CHECK(on_sse2.cpu.sse2);
+  const CpuMaskChoice unset = mask_cpu_features(kAvx512, nullptr);
+  CHECK(unset.warning.empty());
+  CHECK(unset.hidden.empty());
+  CHECK(unset.cpu.avx512f);
+}
+
+TEST_CASE("select: a bad NTCOPY_CPU_MASK hides nothing, with one warning") {
+  const std::string longname(300, 'a');
+  for (const char* env : {"", ",", "avx,", ",avx", "AVX512F", "avx512", "avx2", " avx", "avx ,sse2",
+                          "avx;sse2", "\xff\xfe\x1b[2J", longname.c_str()}) {
+    INFO("env=", printable_env_value(env));
+    const CpuMaskChoice m = mask_cpu_features(kAvx512, env);
+    CHECK(m.cpu.sse2);
+    CHECK(m.cpu.avx);
+    CHECK(m.cpu.avx512f);
+    CHECK(m.hidden.empty());
+    CHECK(m.warning.find("NTCOPY_CPU_MASK") != std::string::npos);
+    CHECK(printable_line(m.warning));
+    CHECK_FALSE(has_raw_high_bytes(m.warning));
+    CHECK(m.warning.size() < 400);
+  }
+}
+
+TEST_CASE("select: make_selection applies the mask before choosing") {
+  SUBCASE("nothing set: the best family and the default threshold, no warning") {
+    const Selection s = make_selection(kAvx512, {});
+    CHECK(s.family == Family::avx512);
+    CHECK(s.threshold.bytes == default_threshold(kAvx512.llc_bytes));
+    CHECK(s.warnings.empty());
+  }
+  SUBCASE("a masked family is chosen neither by auto nor by name") {
+    const Selection by_auto = make_selection(kAvx512, {nullptr, nullptr, "avx512f"});
+    CHECK(by_auto.family == Family::avx);
+    CHECK(by_auto.warnings.empty());
+    CHECK(by_auto.hidden_features == "avx512f");
+    const Selection by_name = make_selection(kAvx512, {"avx512", nullptr, "avx512f"});
+    CHECK(by_name.family == Family::avx);
+    REQUIRE(by_name.warnings.size() == 1);
+    CHECK(by_name.warnings[0].find("NTCOPY_KERNEL") != std::string::npos);
+    CHECK(make_selection(kAvx512, {"movnti", nullptr, "sse2"}).family == Family::generic);
+    CHECK_FALSE(family_supported(Family::avx, make_selection(kAvx512, {"", "", "avx"}).cpu));
+  }
+  SUBCASE("one warning per bad variable, in a fixed order") {
+    const Selection s = make_selection(kAvx512, {"nope", "12X", "bogus"});
+    CHECK(s.family == Family::avx512);
+    CHECK(s.threshold.bytes == default_threshold(kAvx512.llc_bytes));
+    REQUIRE(s.warnings.size() == 3);
+    CHECK(s.warnings[0].find("NTCOPY_CPU_MASK") != std::string::npos);
+    CHECK(s.warnings[1].find("NTCOPY_KERNEL") != std::string::npos);
+    CHECK(s.warnings[2].find("NTCOPY_NT_THRESHOLD") != std::string::npos);
+  }
+  SUBCASE("good values of all three") {
+    const Selection s = make_selection(kAvx512, {"movnti", "2M", "avx"});
+    CHECK(s.family == Family::movnti);
+    CHECK(s.threshold.bytes == std::size_t{2} << 20);
+    CHECK(s.threshold.from_env);
+    CHECK(s.warnings.empty());
   }
 }
 

@@ -5,8 +5,8 @@
  *
  * Kernel families, best first: "avx512", "avx", "movnti" (x86-64 only) and
  * "generic" (plain stores, every target). The library picks the best family the
- * CPU and OS support when it is loaded; NTCOPY_KERNEL and NTCOPY_NT_THRESHOLD
- * override that choice (see docs/ and the README).
+ * CPU and OS support when it is loaded; NTCOPY_KERNEL, NTCOPY_NT_THRESHOLD and
+ * NTCOPY_CPU_MASK override that choice (see docs/ and the README).
  */
 #ifndef NTCOPY_NTCOPY_H
 #define NTCOPY_NTCOPY_H
