@@ -174,7 +174,9 @@ std::size_t default_threshold_of_child() {
   return t;
 }
 
-const std::string kLong = "avx512" + std::string(1000, 'x');
+// 100 KiB: far longer than any buffer a parser might use, under the kernel's
+// 128 KiB limit on one environment string (MAX_ARG_STRLEN).
+const std::string kLong = "avx512" + std::string(std::size_t{100} << 10, 'x');
 const std::string kNonAscii =
     "\xff\xfe"
     "avx\x01\x1b[2J\xc3\xa9";
@@ -292,7 +294,8 @@ TEST_CASE("env: bad NTCOPY_NT_THRESHOLD values warn once and use the default") {
         std::string(" 5"), std::string("\t5"), std::string("5\n"), std::string("+5"),
         std::string("5MiB"), std::string("5mb"), std::string("0x10"), std::string("1e6"),
         std::string("5 "), std::string("1T"), std::string("99999999999999999999999"),
-        std::string("18014398509481984K"), kNonAscii, std::string(500, '9')}) {
+        std::string("18014398509481984K"), kNonAscii, std::string(500, '9'),
+        std::string(std::size_t{100} << 10, '7')}) {
     INFO("NTCOPY_NT_THRESHOLD=\"", show(v), "\"");
     const ChildResult r = run_child({"NTCOPY_NT_THRESHOLD=" + v});
     check_one_warning(r, "NTCOPY_NT_THRESHOLD");
