@@ -1,9 +1,8 @@
 /* Initialises an array of 64-byte page descriptors from one template, with the
  * per-page fields (the page frame number) set in each batch before it is
  * stored: the memmap scenario, through ntcopy's C API. */
-#include <ntcopy/ntcopy.h>
-
 #include <errno.h>
+#include <ntcopy/ntcopy.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@ struct page { /* 64 bytes, like Linux's struct page */
   uint64_t pfn;
   uint64_t reserved[3];
 };
+_Static_assert(sizeof(struct page) == 64, "one descriptor per cache line");
 
 static void set_pfn(void *elems, size_t first, size_t n, size_t size, void *ctx) {
   struct page *p = elems;
