@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,27 +18,95 @@
 
 namespace bench {
 
+// The seed's experiment: a 100 GB (100 GiB) namespace of 4 KiB pages has
+// 26,214,400 pages, whose 64-byte page descriptors make 1.6 GiB of memmap.
+constexpr size_t kSeedNamespacePages = size_t{100} << 30 >> 12;
+constexpr size_t kSeedPageDescriptorBytes = 64;
+
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// Seconds taken by `reps` calls of fn.
+template <class F>
+double time_reps(F&& fn, size_t reps = 1) {
+  const double t0 = now_seconds();
+  for (size_t r = 0; r < reps; ++r) fn();
+  return now_seconds() - t0;
+}
+
+// Times `reps` calls of each op, all ops once per round, in an order rotated
+// by `round` so that no op always runs first. Before each op, prime() runs
+// untimed to put the destination into the same state for every op (for small
+// ranges the cost of a streaming store depends on whether the line is
+// cached). Returns seconds per op, in argument order.
+template <class Prime, class... Ops>
+std::array<double, sizeof...(Ops)> time_rotated(size_t round, size_t reps, Prime&& prime,
+                                                Ops&&... ops) {
+  constexpr size_t n = sizeof...(Ops);
+  std::array<double, n> t{};
+  for (size_t k = 0; k < n; ++k) {
+    const size_t want = (round + k) % n;
+    size_t i = 0;
+    prime();
+    ((i++ == want ? static_cast<void>(t[want] = time_reps(ops, reps)) : static_cast<void>(0)), ...);
+  }
+  return t;
+}
+
+// Per-round times of N interleaved ops.
+template <size_t N>
+class Rounds {
+ public:
+  void add(const std::array<double, N>& t) {
+    for (size_t i = 0; i < N; ++i) col_[i].push_back(t[i]);
+  }
+  const std::vector<double>& of(size_t op) const { return col_[op]; }
+
+ private:
+  std::array<std::vector<double>, N> col_;
+};
+
 inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+inline double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+// Element-wise a[i] / b[i]: per-round ratios of interleaved samples, whose
+// median cancels most of a shared machine's drift.
+inline std::vector<double> ratios(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(a[i] / b[i]);
+  return r;
+}
+
+inline double gbps(size_t bytes, double seconds) {
+  return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0;
+}
+
+enum class Pages { base, huge };
+
 // Page-aligned anonymous memory, touched once so page faults stay out of the
-// timings (unless the caller wants first-touch).
+// timings (unless the caller wants first-touch). Pages::huge asks for
+// transparent huge pages (MADV_HUGEPAGE), which the kernel may refuse.
 class Buffer {
  public:
-  explicit Buffer(size_t bytes, bool touch = true) : bytes_(bytes) {
+  explicit Buffer(size_t bytes, bool touch = true, Pages pages = Pages::base) : bytes_(bytes) {
     void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
       std::perror("mmap");
       std::exit(2);
     }
     data_ = static_cast<unsigned char*>(p);
+    if (pages == Pages::huge) madvise(data_, bytes_, MADV_HUGEPAGE);
     if (touch) std::memset(data_, 0x5a, bytes_);
   }
   ~Buffer() { munmap(data_, bytes_); }
@@ -60,20 +129,44 @@ inline std::vector<unsigned char> nonzero_bytes(size_t n, uint64_t seed) {
   return v;
 }
 
-// True when dst holds `count` copies of the template.
+// True when dst holds `count` copies of the template. Compares in chunks of
+// about 1 MiB against a prepared run of copies, so checking gigabytes takes
+// about as long as reading them.
 inline bool holds_copies(const unsigned char* dst, const unsigned char* tmpl, size_t size,
                          size_t count) {
-  for (size_t i = 0; i < count; ++i)
-    if (std::memcmp(dst + i * size, tmpl, size) != 0) return false;
+  const size_t per_chunk = std::max<size_t>(1, (size_t{1} << 20) / size);
+  std::vector<unsigned char> run(per_chunk * size);
+  for (size_t i = 0; i < per_chunk; ++i) std::memcpy(run.data() + i * size, tmpl, size);
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(per_chunk, count - done);
+    if (std::memcmp(dst + done * size, run.data(), n * size) != 0) return false;
+    done += n;
+  }
   return true;
 }
 
 // True when dst holds the 64-byte pattern repeated over `bytes`.
 inline bool holds_pattern(const unsigned char* dst, const unsigned char* pattern64, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64)
-    if (std::memcmp(dst + off, pattern64, std::min<size_t>(64, bytes - off)) != 0) return false;
-  return true;
+  return holds_copies(dst, pattern64, 64, bytes / 64) &&
+         std::memcmp(dst + bytes / 64 * 64, pattern64, bytes % 64) == 0;
 }
+
+// A few sentinel bytes just past a destination range, to catch a variant that
+// writes beyond what it was asked to. The buffer must have them to spare.
+class Sentinel {
+ public:
+  static constexpr size_t kBytes = 64;
+  explicit Sentinel(unsigned char* end) : end_(end) { std::memset(end_, kValue, kBytes); }
+  bool intact() const {
+    for (size_t i = 0; i < kBytes; ++i)
+      if (end_[i] != kValue) return false;
+    return true;
+  }
+
+ private:
+  static constexpr unsigned char kValue = 0xc3;
+  unsigned char* end_;
+};
 
 inline std::string human_bytes(size_t b) {
   const char* unit[] = {"B", "KiB", "MiB", "GiB"};
