@@ -1,0 +1,137 @@
+// The copy sweep: ntc_memcpy (each family and auto, flags 0), glibc memcpy
+// and libpmem's pmem_memcpy, aligned and with the destination misaligned.
+// Each variant is timed in rounds interleaved with glibc memcpy of the same
+// bytes.
+#include <libpmem.h>
+#include <ntcopy/ntcopy.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "suite.h"
+
+namespace suite {
+namespace {
+
+// Copy n bytes from an aligned source to dst + misalign.
+struct CopyJob {
+  unsigned char* dst;
+  const unsigned char* src;
+  size_t n;
+};
+
+enum class CopyKind { ntcopy, glibc, pmem_nontemporal, pmem_default };
+
+struct CopyVariant {
+  std::string name;
+  CopyKind kind;
+};
+
+bool run_copy(const CopyVariant& v, const CopyJob& j) {
+  switch (v.kind) {
+    case CopyKind::ntcopy: return ntc_memcpy(j.dst, j.src, j.n, 0) == j.dst;
+    case CopyKind::glibc: std::memcpy(j.dst, j.src, j.n); return true;  // n unknown: a call
+    case CopyKind::pmem_nontemporal:
+      pmem_memcpy(j.dst, j.src, j.n, PMEM_F_MEM_NONTEMPORAL);
+      return true;
+    case CopyKind::pmem_default: pmem_memcpy(j.dst, j.src, j.n, 0); return true;
+  }
+  return false;
+}
+
+std::vector<CopyVariant> copy_variants() {
+  std::vector<CopyVariant> v;
+  for (const auto& name : ntc_variants()) v.push_back({name, CopyKind::ntcopy});
+  v.push_back({"memcpy", CopyKind::glibc});
+  v.push_back({"pmem_nt", CopyKind::pmem_nontemporal});
+  v.push_back({"pmem", CopyKind::pmem_default});
+  return v;
+}
+
+constexpr size_t kSlack = 4096;  // room for the misalignment and the sentinel
+size_t g_copy_capacity = 0;
+
+// Source (random non-zero bytes) and destination shared by every copy
+// benchmark, sized at registration, prepared when first used.
+struct CopyBuffers {
+  bench::Buffer src{g_copy_capacity + kSlack}, dst{g_copy_capacity + kSlack};
+  CopyBuffers() {
+    const auto chunk = bench::nonzero_bytes(size_t{1} << 20, 3333);
+    for (size_t off = 0; off < src.size(); off += chunk.size())
+      std::memcpy(src.data() + off, chunk.data(), std::min(chunk.size(), src.size() - off));
+  }
+};
+CopyBuffers& copy_buffers() {
+  static CopyBuffers b;
+  return b;
+}
+
+// Poisons the destination with zeros (the source has none), fences the bytes
+// on both sides, copies once and checks.
+bool verify_copy(const CopyVariant& v, const CopyJob& j, unsigned char* base) {
+  std::memset(base, 0xc3, static_cast<size_t>(j.dst - base));
+  std::memset(j.dst, 0, j.n);
+  bench::Sentinel after(j.dst + j.n);
+  if (!run_copy(v, j) || std::memcmp(j.dst, j.src, j.n) != 0 || !after.intact()) return false;
+  for (unsigned char* p = base; p < j.dst; ++p)
+    if (*p != 0xc3) return false;
+  return true;
+}
+
+void bench_copy(benchmark::State& st, const CopyVariant& v, size_t misalign, size_t n) {
+  CopyBuffers& b = copy_buffers();
+  const CopyJob job{b.dst.data() + misalign, b.src.data(), n};
+  const CopyVariant reference{"memcpy", CopyKind::glibc};
+  const size_t reps = reps_for(n);
+  KernelScope scope(v.kind == CopyKind::ntcopy ? v.name : "auto");
+  bench::Rounds<2> r;
+  bool ok = true;
+  const bool prime = primes_destination(n);
+  size_t round = 0;
+  for (auto _ : st) {
+    const auto t = bench::time_rotated(
+        round++, reps,
+        [&] {
+          if (prime) std::memset(job.dst, 0x11, n);
+        },
+        [&] { ok &= run_copy(v, job); }, [&] { run_copy(reference, job); });
+    st.SetIterationTime(t[0]);
+    r.add(t);
+  }
+  using bench::gbps;
+  using bench::median;
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * reps * n));
+  st.counters["GBps"] = gbps(n * reps, median(r.of(0)));
+  st.counters["memcpy_GBps"] = gbps(n * reps, median(r.of(1)));
+  // Speed relative to glibc memcpy, median over rounds (> 1: faster).
+  st.counters["vs_memcpy"] = median(bench::ratios(r.of(1), r.of(0)));
+  if (!ok || !verify_copy(v, job, b.dst.data()))
+    fail(st, "copy " + v.name + " of " + std::to_string(n) + " bytes to dst+" +
+                 std::to_string(misalign));
+}
+
+std::vector<size_t> copy_sizes(const Config& cfg) {
+  const size_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
+  if (cfg.full) return powers_of_4(64, GiB);
+  return {64, 4 * KiB, 256 * KiB, 16 * MiB, 256 * MiB};
+}
+
+}  // namespace
+
+void register_copy(const Config& cfg) {
+  for (size_t misalign : {0, 1, 8, 33})
+    for (size_t n : copy_sizes(cfg)) {
+      g_copy_capacity = std::max(g_copy_capacity, n);
+      for (const CopyVariant& v : copy_variants()) {
+        const std::string name =
+            "copy/" + std::to_string(misalign) + "/" + v.name + "/" + std::to_string(n);
+        add(cfg, name, {Section::copy, v.name, misalign, n},
+            [v, misalign, n](benchmark::State& st) { bench_copy(st, v, misalign, n); });
+      }
+    }
+}
+
+}  // namespace suite
