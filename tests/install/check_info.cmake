@@ -5,9 +5,11 @@
 #         -DFAKE_LIBDIR=.. -DWORK=.. -P check_info.cmake
 cmake_minimum_required(VERSION 3.25)
 set(failures "")
-macro(fail what)
+# A function, not a macro: a macro would expand ${...} inside the text again.
+function(fail what)
   list(APPEND failures "${what}")
-endmacro()
+  set(failures "${failures}" PARENT_SCOPE)
+endfunction()
 
 # Runs ntcopy-info with no NTCOPY_* variable set but those given after ENV;
 # sets <prefix>_out, <prefix>_err and <prefix>_status.
@@ -215,6 +217,12 @@ run_info(env ARGS --json ENV "NTCOPY_KERNEL=a${ctl}\"\\é😀${ff}z" NTCOPY_NT_T
 # The library's own warning lines were captured, not printed a second time.
 if(NOT env_status EQUAL 0 OR NOT env_err STREQUAL "")
   fail("bad values: status ${env_status}, stderr '${env_err}' (want 0 and nothing)")
+endif()
+# The report itself is printable ASCII: some JSON parsers accept raw control
+# bytes in strings, so check the text, not only what a parser makes of it.
+string(REGEX MATCH "[^\n -~]" raw "${env_out}")
+if(NOT raw STREQUAL "")
+  fail("the JSON report holds a byte that is not printable ASCII (an unescaped value?)")
 endif()
 string(JSON got ERROR_VARIABLE json_error GET "${env_out}" environment NTCOPY_KERNEL)
 if(NOT got STREQUAL "a${ctl}\"\\é😀�z")

@@ -3,9 +3,11 @@
 #         -DSONAME=.. -DNM=.. -DREADELF=.. -P check_install.cmake
 cmake_minimum_required(VERSION 3.25)
 set(failures "")
-macro(fail what)
+# A function, not a macro: a macro would expand ${...} inside the text again.
+function(fail what)
   list(APPEND failures "${what}")
-endmacro()
+  set(failures "${failures}" PARENT_SCOPE)
+endfunction()
 
 # Exactly these files, nothing else.
 set(lib ${LIBDIR}/libntcopy.so)
