@@ -99,6 +99,22 @@ void worker(int id, int ops, Shared& sh) {
   }
 }
 
+// Operations per worker: NTCOPY_TEST_CONCURRENCY_OPS (1..10000000), else 300.
+// .ci/tsan sets it to bound the ThreadSanitizer run.
+int ops_per_worker() {
+  constexpr int kDefault = 300;
+  const char* e = std::getenv("NTCOPY_TEST_CONCURRENCY_OPS");
+  if (e == nullptr || *e == '\0') return kDefault;
+  char* end = nullptr;
+  const long v = std::strtol(e, &end, 10);
+  if (*end != '\0' || v < 1 || v > 10000000) {
+    MESSAGE("NTCOPY_TEST_CONCURRENCY_OPS=", std::string(e), " is not in 1..10000000; using ",
+            kDefault);
+    return kDefault;
+  }
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 TEST_CASE("concurrent fills and copies while the kernel keeps switching") {
@@ -124,15 +140,15 @@ TEST_CASE("concurrent fills and copies while the kernel keeps switching") {
   // The workers start once the switcher is running.
   while (!switching.load()) std::this_thread::yield();
   constexpr int kWorkers = 3;
-  constexpr int kOps = 300;
+  const int ops = ops_per_worker();
   std::vector<std::thread> workers;
-  for (int i = 0; i < kWorkers; ++i) workers.emplace_back(worker, i, kOps, std::ref(sh));
+  for (int i = 0; i < kWorkers; ++i) workers.emplace_back(worker, i, ops, std::ref(sh));
   for (auto& t : workers) t.join();
   sh.done = true;
   switcher.join();
   ntc_use_kernel("auto");
 
-  MESSAGE(kWorkers, " threads x ", kOps, " operations, ", switches.load(), " kernel switches over ",
+  MESSAGE(kWorkers, " threads x ", ops, " operations, ", switches.load(), " kernel switches over ",
           fams.size(), " families + auto");
   for (const auto& r : sh.reports) FAIL_CHECK(r);
   CHECK(sh.failures.load() == 0);
