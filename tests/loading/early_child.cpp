@@ -1,0 +1,59 @@
+// Helper for loading_test.cpp: linked with libntcopy and then
+// libntcopy_early_probe (see early_lib.cpp for why that order makes the
+// library's constructor run before ntcopy's). With NTC_EARLY_MODE=preinit,
+// this executable's .preinit_array function makes the first ntcopy calls
+// instead: the gABI runs it before the initialisation of any shared object.
+// main() prints what the early calls found ("early: ...") and what the
+// library says now ("main: ...").
+#include <ntcopy/ntcopy.h>
+
+#include <cstdio>
+#include <cstring>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NTC_TEST_TSAN 1
+#endif
+#if __has_feature(address_sanitizer)
+#define NTC_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define NTC_TEST_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NTC_TEST_ASAN 1
+#endif
+#ifdef NTC_TEST_TSAN
+extern "C" void __tsan_init();
+#endif
+#ifdef NTC_TEST_ASAN
+extern "C" void __asan_init();
+#endif
+
+extern "C" void ntc_test_early_calls(const char* who);
+extern "C" const char* ntc_test_early_report();
+
+namespace {
+
+void preinit(int, char**, char** envp) {
+#ifdef NTC_TEST_TSAN
+  __tsan_init();  // idempotent; the sanitizer's own preinit entry may come after ours
+#endif
+#ifdef NTC_TEST_ASAN
+  __asan_init();
+#endif
+  for (char** e = envp; *e != nullptr; ++e)
+    if (std::strcmp(*e, "NTC_EARLY_MODE=preinit") == 0) ntc_test_early_calls("preinit_array");
+}
+
+}  // namespace
+
+__attribute__((section(".preinit_array"),
+               used)) void (*const ntc_test_preinit_entry)(int, char**, char**) = preinit;
+
+int main() {
+  std::printf("early: %s\n", ntc_test_early_report());
+  std::printf("main: kernel=%s threshold=%zu\n", ntc_kernel(), ntc_nt_threshold());
+  return 0;
+}
