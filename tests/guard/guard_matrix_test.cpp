@@ -28,15 +28,15 @@
 // (guard_util.h): a fault on a guard page kills that child only, and the test
 // fails naming the signal and the call in progress.
 //
-// Size of the run. The full matrix is the default everywhere (about 3.5
-// million calls per family: seconds in a Release build, some ten seconds per
-// family under ASan). NTC_GUARD_MATRIX=reduced, for slow targets such as
-// qemu-user, keeps every size, count and n but only 4 misalignments per fill
-// shape (the exactly adjacent one among them) and 2 pairs per copy length,
-// with flags NONTEMPORAL and TEMPORAL for fills and NONTEMPORAL and 0 for
-// copies. A build can make reduced its default with
-// -DNTC_GUARD_MATRIX_DEFAULT_REDUCED; NTC_GUARD_MATRIX=full overrides that.
-// NTC_GUARD_JOBS sets how many children run at once (default: the CPUs).
+// Size of the run. The full matrix (about 3.5 million calls per family) takes
+// seconds in a Release build. NTC_GUARD_MATRIX=reduced, for slow targets such
+// as qemu-user, keeps every size, count and n but only 4 misalignments per
+// fill shape (the exactly adjacent one among them) and 2 pairs per copy
+// length, with flags NONTEMPORAL and TEMPORAL for fills and NONTEMPORAL and 0
+// for copies (about 195,000 calls per family). Sanitizer builds default to
+// reduced (NTC_GUARD_MATRIX_DEFAULT_REDUCED, set by CMakeLists.txt, which says
+// why); NTC_GUARD_MATRIX=full overrides that. NTC_GUARD_JOBS sets how many
+// children run at once (default: the CPUs this process may use).
 #include <chrono>
 #include <string>
 #include <vector>
