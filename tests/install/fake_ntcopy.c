@@ -1,6 +1,7 @@
-/* A stand-in libntcopy.so.0 whose choice differs from any real selection, so
- * that ntcopy-info's comparison (exit status 3) and its handling of the
- * library's stderr can be tested. */
+/* A stand-in libntcopy.so.0 whose choice differs from any real selection in
+ * all four respects ntcopy-info compares (family, supported families,
+ * threshold, warnings), so that the comparison (exit status 3) and the
+ * handling of the library's stderr can be tested on any machine. */
 #include <stddef.h>
 #include <stdio.h>
 
@@ -9,10 +10,10 @@ __attribute__((constructor)) static void print_at_load(void) {
   fputs("not a warning of the library\n", stderr);
 }
 
-const char *ntc_kernel(void) { return "generic"; }
+const char *ntc_kernel(void) { return "stand-in"; }
 
 size_t ntc_kernels(const char **names, size_t max) {
-  if (names != NULL && max > 0) names[0] = "generic";
+  if (names != NULL && max > 0) names[0] = "stand-in";
   return 1;
 }
 
