@@ -226,10 +226,12 @@ bool load_library(Library& lib, std::string& error) {
     lib.file = real;
     std::free(real);
   }
-  lib.kernel = kernel();
+  // A real libntcopy never returns NULL names; another file of that name might.
+  auto name = [](const char* s) { return std::string(s != nullptr ? s : "(null)"); };
+  lib.kernel = name(kernel());
   const char* names[16] = {};
   const std::size_t n = kernels(names, 16);
-  for (std::size_t i = 0; i < n && i < 16; ++i) lib.kernels.emplace_back(names[i]);
+  for (std::size_t i = 0; i < n && i < 16; ++i) lib.kernels.push_back(name(names[i]));
   lib.nt_threshold = threshold();
   return true;
 }
