@@ -2,6 +2,7 @@
 #ifndef NTCOPY_BENCHMARKS_BENCH_UTIL_H
 #define NTCOPY_BENCHMARKS_BENCH_UTIL_H
 
+#include <sched.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -167,6 +168,18 @@ class Sentinel {
   static constexpr unsigned char kValue = 0xc3;
   unsigned char* end_;
 };
+
+// Keeps the calling thread on the CPU it runs on now, so that a benchmark's
+// data stays in one core's caches (and, on VMs whose vCPUs sit on different
+// L3 slices, in one L3). Returns that CPU, or -1 if pinning failed.
+inline int pin_to_current_cpu() {
+  const int cpu = sched_getcpu();
+  if (cpu < 0) return -1;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? cpu : -1;
+}
 
 inline std::string human_bytes(size_t b) {
   const char* unit[] = {"B", "KiB", "MiB", "GiB"};

@@ -66,7 +66,7 @@ void register_dispatch(const Config& cfg) {
                {"inline_memcpy", bench_inline_memcpy}};
   for (const auto& c : cases) {
     const std::string name = std::string("dispatch/") + c.variant + "/64";
-    record(name, {Section::dispatch, c.variant, 0, kBytes});
+    record(name, {Section::dispatch, c.variant, 0, kBytes, {}});
     benchmark::RegisterBenchmark(name.c_str(), c.fn)->MinTime(cfg.full ? 0.5 : 0.1);
   }
 }

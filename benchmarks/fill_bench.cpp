@@ -1,11 +1,16 @@
-// The fill sweep and the headline: ntc_fill (each family and auto, flags 0)
-// and the peers, each timed in rounds interleaved with the bare streaming loop
-// (the ceiling) and the bare regular-store loop over the same bytes.
+// The fill sweep: ntc_fill (each family and auto, flags 0) and the peers,
+// timed in rounds interleaved with the bare streaming loop (the ceiling) and
+// the bare regular-store loop over the same bytes.
+//
+// Small totals: one benchmark per variant, each round the variant and the two
+// bare loops, as many rounds as the minimum time takes. Totals of kBigBytes
+// and more: one benchmark per point, each round every variant and both bare
+// loops, so any two of them compare round by round (the headline's auto vs
+// plain loop and vs libpmem come from there) at a fraction of the passes.
 #include <ntcopy/ntcopy.h>
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,7 +30,7 @@ constexpr size_t kSeedBytes = bench::kSeedNamespacePages * bench::kSeedPageDescr
 // the largest of them and touched once, when first used.
 size_t g_fill_capacity = 0;
 unsigned char* fill_destination() {
-  static bench::Buffer buf(g_fill_capacity + 4096);
+  static bench::Buffer buf(g_fill_capacity + 4096, /*touch=*/true, bench::Pages::huge);
   return buf.data();
 }
 
@@ -48,6 +53,22 @@ std::string job_text(const std::string& what, const FillJob& j) {
   return what + ", " + std::to_string(j.size) + "-byte template x " + std::to_string(j.count);
 }
 
+// Checks every variant once after timing (an ntc_fill error fails it too),
+// then the bare loops.
+void verify_point(benchmark::State& st, const std::vector<FillVariant>& variants,
+                  const FillJob& job) {
+  for (const FillVariant& v : variants)
+    if (!verify_variant(v, job)) fail(st, job_text("fill " + v.name, job));
+  if (!verify_bare_loops(job.dst, job.bytes())) fail(st, job_text("bare loops", job));
+}
+
+void run_in_scope(const FillVariant& v, const FillJob& job) {
+  KernelScope scope(v.peer ? "auto" : v.name);
+  run_variant(v, job);
+}
+
+// ---- Small totals: one variant and the bare loops per round.
+
 enum FillOp { kVariant, kStream, kStore };
 
 void report_fill(benchmark::State& st, const bench::Rounds<3>& r, size_t sample_bytes) {
@@ -68,7 +89,6 @@ void bench_fill(benchmark::State& st, const FillVariant& v, size_t size, size_t 
   const unsigned char* pattern = ceiling_pattern();
   KernelScope scope(v.peer ? "auto" : v.name);
   bench::Rounds<3> rounds;
-  bool ok = true;
   const bool prime = primes_destination(bytes);
   size_t round = 0;
   for (auto _ : st) {
@@ -77,16 +97,70 @@ void bench_fill(benchmark::State& st, const FillVariant& v, size_t size, size_t 
         [&] {
           if (prime) ceiling_loops().store(job.dst, bytes, pattern);
         },
-        [&] { ok &= run_variant(v, job); },
-        [&] { ceiling_loops().stream(job.dst, bytes, pattern); },
+        [&] { run_variant(v, job); }, [&] { ceiling_loops().stream(job.dst, bytes, pattern); },
         [&] { ceiling_loops().store(job.dst, bytes, pattern); });
     st.SetIterationTime(t[kVariant]);
     rounds.add(t);
   }
   report_fill(st, rounds, bytes * reps);
-  if (!ok || !verify_variant(v, job)) fail(st, job_text("fill " + v.name, job));
-  if (!verify_bare_loops(job.dst, bytes)) fail(st, job_text("bare loops", job));
+  verify_point(st, {v}, job);
 }
+
+// ---- Big totals: every variant and the bare loops per round.
+
+// Seconds per round of every op: ops 0..n-1 the variants, n the streaming
+// loop, n+1 the regular-store loop.
+using OpTimes = std::vector<std::vector<double>>;
+
+void report_point(benchmark::State& st, const std::vector<FillVariant>& variants, const OpTimes& t,
+                  size_t bytes) {
+  using bench::gbps;
+  using bench::median;
+  using bench::ratios;
+  const size_t n = variants.size();
+  st.counters["ceiling_GBps"] = gbps(bytes, median(t[n]));
+  st.counters["store_loop_GBps"] = gbps(bytes, median(t[n + 1]));
+  size_t auto_op = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& v = variants[i].name;
+    if (v == "auto") auto_op = i;
+    st.counters[v + "/GBps"] = gbps(bytes, median(t[i]));
+    st.counters[v + "/vs_ceiling"] = median(ratios(t[n], t[i]));
+    st.counters[v + "/vs_store_loop"] = median(ratios(t[n + 1], t[i]));
+  }
+  // auto against every peer, round by round (> 1: auto faster).
+  for (size_t i = 0; i < n; ++i)
+    if (variants[i].peer)
+      st.counters["auto/vs_" + variants[i].name] = median(ratios(t[i], t[auto_op]));
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * bytes));
+}
+
+void bench_point(benchmark::State& st, const std::vector<FillVariant>& variants, size_t size,
+                 size_t total) {
+  const FillJob job{fill_destination(), template_of(size), size, total / size};
+  const size_t n = variants.size(), bytes = job.bytes();
+  const size_t auto_op = std::find_if(variants.begin(), variants.end(),
+                                      [](const FillVariant& v) { return v.name == "auto"; }) -
+                         variants.begin();
+  auto run_op = [&](size_t op) {
+    if (op < n) return run_in_scope(variants[op], job);
+    (op == n ? ceiling_loops().stream : ceiling_loops().store)(job.dst, bytes, ceiling_pattern());
+  };
+  OpTimes t(n + 2);
+  size_t round = 0;
+  for (auto _ : st) {
+    for (size_t k = 0; k < n + 2; ++k) {
+      const size_t op = (round + k) % (n + 2);
+      t[op].push_back(bench::time_reps([&] { run_op(op); }));
+    }
+    ++round;
+    st.SetIterationTime(t[auto_op].back());
+  }
+  report_point(st, variants, t, bytes);
+  verify_point(st, variants, job);
+}
+
+// ---- Registration.
 
 std::vector<size_t> fill_totals(const Config& cfg, size_t size) {
   const size_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
@@ -94,10 +168,10 @@ std::vector<size_t> fill_totals(const Config& cfg, size_t size) {
   if (cfg.full) {
     t = powers_of_4(256, GiB);
     t.push_back(2 * GiB);
-  } else if (size == 64) {
+  } else if (size == bench::kSeedPageDescriptorBytes) {
     t = {256, 4 * KiB, 64 * KiB, MiB, 16 * MiB, 256 * MiB};
   } else {
-    t = {4 * KiB, MiB, 256 * MiB};
+    t = {4 * KiB, MiB, 64 * MiB};
   }
   if (size == bench::kSeedPageDescriptorBytes) t.push_back(kSeedBytes);
   std::sort(t.begin(), t.end());
@@ -105,39 +179,14 @@ std::vector<size_t> fill_totals(const Config& cfg, size_t size) {
   return t;
 }
 
-// The headline point, 64-byte templates over the seed's 1.6 GiB: auto, the
-// plain loop, libpmem and the ceiling in interleaved rounds.
-void bench_headline(benchmark::State& st) {
-  const size_t size = bench::kSeedPageDescriptorBytes;
-  const FillJob job{fill_destination(), template_of(size), size, bench::kSeedNamespacePages};
-  const FillVariant variants[] = {
-      {"auto", nullptr}, peer_variant(size, "plain_loop"), peer_variant(size, "libpmem")};
-  KernelScope scope("auto");
-  bench::Rounds<4> r;
-  bool ok = true;
-  size_t round = 0;
-  for (auto _ : st) {
-    const auto t = bench::time_rotated(
-        round++, 1, [] {}, [&] { ok &= run_variant(variants[0], job); },
-        [&] { run_variant(variants[1], job); }, [&] { run_variant(variants[2], job); },
-        [&] { ceiling_loops().stream(job.dst, job.bytes(), ceiling_pattern()); });
-    st.SetIterationTime(t[0]);
-    r.add(t);
-  }
-  using bench::gbps;
-  using bench::median;
-  st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * job.bytes()));
-  st.counters["GBps"] = gbps(job.bytes(), median(r.of(0)));
-  st.counters["plain_loop_GBps"] = gbps(job.bytes(), median(r.of(1)));
-  st.counters["libpmem_GBps"] = gbps(job.bytes(), median(r.of(2)));
-  st.counters["ceiling_GBps"] = gbps(job.bytes(), median(r.of(3)));
-  // auto's speed relative to each, median over rounds (> 1: auto faster).
-  st.counters["vs_plain_loop"] = median(bench::ratios(r.of(1), r.of(0)));
-  st.counters["vs_libpmem"] = median(bench::ratios(r.of(2), r.of(0)));
-  st.counters["vs_ceiling"] = median(bench::ratios(r.of(3), r.of(0)));
-  for (const auto& v : variants)
-    if (!verify_variant(v, job)) fail(st, job_text("headline " + v.name, job));
-  if (!ok) fail(st, "headline: ntc_fill returned an error");
+// Every variant, except in short mode libpmem over big totals of templates
+// smaller than a struct page: it flushes each element, and one pass takes
+// seconds (--full measures it).
+std::vector<FillVariant> point_variants(const Config& cfg, size_t size, size_t total) {
+  std::vector<FillVariant> v = fill_variants(size);
+  if (!cfg.full && total >= kBigBytes && size < 56)
+    std::erase_if(v, [](const FillVariant& f) { return f.name == "libpmem"; });
+  return v;
 }
 
 }  // namespace
@@ -145,21 +194,27 @@ void bench_headline(benchmark::State& st) {
 void register_fill(const Config& cfg) {
   for (size_t size : peers::template_sizes())
     for (size_t total : fill_totals(cfg, size)) {
-      g_fill_capacity = std::max(g_fill_capacity, total / size * size);
-      for (const FillVariant& v : fill_variants(size)) {
-        const std::string name =
-            "fill/" + std::to_string(size) + "/" + v.name + "/" + std::to_string(total);
-        add(cfg, name, {Section::fill, v.name, size, total / size * size},
-            [v, size, total](benchmark::State& st) { bench_fill(st, v, size, total); });
+      const size_t bytes = total / size * size;
+      g_fill_capacity = std::max(g_fill_capacity, bytes);
+      const std::string where = std::to_string(size) + "/";
+      const std::vector<FillVariant> variants = point_variants(cfg, size, total);
+      if (bytes >= kBigBytes) {
+        Point p{Section::fill, "all", size, bytes, {}};
+        for (const auto& v : variants) p.members.push_back(v.name);
+        const int rounds = total == kSeedBytes ? cfg.big_iterations + 2 : cfg.big_iterations;
+        add(
+            cfg, "fill/" + where + "all/" + std::to_string(total), p,
+            [variants, size, total](benchmark::State& st) {
+              bench_point(st, variants, size, total);
+            },
+            rounds);
+        continue;
       }
+      for (const FillVariant& v : variants)
+        add(cfg, "fill/" + where + v.name + "/" + std::to_string(total),
+            {Section::fill, v.name, size, bytes, {}},
+            [v, size, total](benchmark::State& st) { bench_fill(st, v, size, total); });
     }
-}
-
-void register_headline(const Config& cfg) {
-  g_fill_capacity = std::max(g_fill_capacity, kSeedBytes);
-  add(cfg, "headline/64/" + std::to_string(kSeedBytes),
-      {Section::headline, "auto", bench::kSeedPageDescriptorBytes, kSeedBytes}, bench_headline,
-      cfg.full ? 11 : 5);
 }
 
 }  // namespace suite

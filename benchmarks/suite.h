@@ -19,6 +19,7 @@ struct Config {
   double min_time = 0.01;  // seconds of measured time per small benchmark
   int big_iterations = 3;  // timed rounds for totals of at least kBigBytes
   std::string out_dir;
+  bool print_summary = true;  // --quiet: summary.txt only
 };
 
 // From this total on, each timed round takes long enough that a fixed number
@@ -39,13 +40,16 @@ inline bool primes_destination(size_t bytes) { return bytes < kBigBytes; }
 // How many times to repeat an operation writing `bytes` per sample.
 inline size_t reps_for(size_t bytes) { return bytes >= kSampleBytes ? 1 : kSampleBytes / bytes; }
 
-enum class Section { fill, headline, copy, pollution, dispatch };
+enum class Section { fill, copy, pollution, dispatch };
 
 struct Point {
   Section section;
-  std::string variant;  // "auto", a family, a peer, ...
+  std::string variant;  // "auto", a family, a peer, ...; "all": every one of members
   size_t param = 0;     // fill: template size; copy: destination misalignment
   size_t bytes = 0;     // bytes one operation writes
+  // For variant "all": the variants measured together, whose counters are
+  // named "<variant>/<counter>".
+  std::vector<std::string> members;
 };
 
 using BenchFn = std::function<void(benchmark::State&)>;
@@ -80,7 +84,6 @@ int failures();
 std::vector<size_t> powers_of_4(size_t first, size_t last);
 
 void register_fill(const Config& cfg);
-void register_headline(const Config& cfg);
 void register_copy(const Config& cfg);
 void register_pollution(const Config& cfg);
 void register_dispatch(const Config& cfg);

@@ -1,11 +1,12 @@
 // ntcopy-bench: fill sweep, headline, copy sweep, cache pollution and dispatch
 // overhead, as Google Benchmark benchmarks.
 //
-//   ntcopy-bench [--short | --full] [--out DIR] [Google Benchmark flags]
+//   ntcopy-bench [--short | --full] [--out DIR] [--quiet] [Google Benchmark flags]
 //
 // Writes DIR/ntcopy-bench.json (Google Benchmark JSON, unless --benchmark_out
-// is given), the plot tables DIR/*.tsv and DIR/summary.txt. Exits non-zero when
-// any variant wrote wrong bytes.
+// is given), the plot tables DIR/*.tsv and DIR/summary.txt, and prints the
+// summary (not with --quiet). Runs pinned to the CPU it starts on. Exits
+// non-zero when any variant wrote wrong bytes.
 #include <ntcopy/ntcopy.h>
 #include <sys/stat.h>
 
@@ -94,12 +95,34 @@ class Collector : public benchmark::ConsoleReporter {
       last_report_ = now;
       for (const auto& [k, c] : r.counters) res.counters[k] = c.value;
       if (r.iterations > 0) res.ns_per_iteration = r.GetAdjustedRealTime();
-      results.push_back(std::move(res));
+      if (p->variant == "all")
+        split_members(res);
+      else
+        results.push_back(std::move(res));
     }
   }
   std::vector<Result> results;
 
  private:
+  // One result per member of an "all" point: its "<member>/x" counters as x,
+  // and the counters that belong to the point (no '/'). The wall time goes to
+  // the first member.
+  void split_members(const Result& all) {
+    for (const std::string& m : all.point.members) {
+      Result r = all;
+      r.point.variant = m;
+      r.counters.clear();
+      for (const auto& [k, v] : all.counters) {
+        if (k.find('/') == std::string::npos)
+          r.counters[k] = v;
+        else if (k.compare(0, m.size() + 1, m + "/") == 0)
+          r.counters[k.substr(m.size() + 1)] = v;
+      }
+      if (&m != &all.point.members.front()) r.wall_seconds = 0;
+      results.push_back(std::move(r));
+    }
+  }
+
   double last_report_ = bench::now_seconds();
 };
 
@@ -119,6 +142,8 @@ Config parse_args(int argc, char** argv, std::vector<std::string>& rest) {
       cfg.full = true;
     else if (std::strcmp(argv[i], "--short") == 0)
       cfg.full = false;
+    else if (std::strcmp(argv[i], "--quiet") == 0)
+      cfg.print_summary = false;
     else if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc)
       cfg.out_dir = argv[++i];
     else {
@@ -150,9 +175,10 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&bargc, bargv.data());
   if (benchmark::ReportUnrecognizedArguments(bargc, bargv.data())) return 2;
 
-  std::printf("ntcopy-bench (%s): auto = %s, streaming from %zu bytes with flags 0\n",
-              cfg.full ? "full" : "short", ntc_kernel(), ntc_nt_threshold());
-  suite::register_headline(cfg);
+  const int cpu = bench::pin_to_current_cpu();
+  std::printf(
+      "ntcopy-bench (%s): auto = %s, streaming from %zu bytes with flags 0, pinned to CPU %d\n",
+      cfg.full ? "full" : "short", ntc_kernel(), ntc_nt_threshold(), cpu);
   suite::register_fill(cfg);
   suite::register_copy(cfg);
   suite::register_pollution(cfg);
