@@ -3,8 +3,10 @@
 //
 //   <!-- quote: PATH -->   the block is a run of consecutive lines of PATH
 //                          (relative to the repository root), possibly with
-//                          their common indentation removed; PATH is built or
-//                          run by a test (examples/) or is the public header
+//                          their common indentation removed; PATH is a file
+//                          that a test builds or runs (examples/), the public
+//                          header, or a script that runs the quoted commands
+//                          (.ci/, scripts/)
 //   <!-- run: NAME -->     shell commands that a test extracts and runs
 //   <!-- output: NAME -->  sample output that a test compares with the real one
 //
