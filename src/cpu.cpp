@@ -14,8 +14,8 @@ namespace {
 // glibc's sysconf (leaf 0x80000006) is the fallback.
 std::size_t last_level_cache_bytes() {
   std::size_t bytes = 0;
-  int level = 0;
 #if defined(NTCOPY_X86_64)
+  int level = 0;
   const cpu_features::CacheInfo info = cpu_features::GetX86CacheInfo();
   for (int i = 0; i < info.size; ++i) {
     const cpu_features::CacheLevelInfo& c = info.levels[i];
