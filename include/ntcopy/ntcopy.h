@@ -44,7 +44,9 @@ NTC_API int ntc_fill(void *dst, const void *tmpl, size_t size, size_t count, uns
 /* Called with `n` fresh copies of the template (elements first .. first+n-1) in a
  * private, cache-resident staging buffer aligned to 64 bytes; it may change any
  * byte of them before they are stored. Batches cover every index exactly once,
- * in ascending order. */
+ * in ascending order. It runs on the calling thread before ntc_fill_patched
+ * returns, and must not access the destination or the template: stores to the
+ * destination lag behind the batches by up to one cache line. */
 typedef void (*ntc_patch_fn)(void *elems, size_t first, size_t n, size_t size, void *ctx);
 
 /* As ntc_fill, but each element passes through `patch` before it is stored.

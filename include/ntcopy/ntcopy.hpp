@@ -53,8 +53,8 @@ void fill(std::span<T> dst, const T& tmpl, flags f = flags::none) {
 // Fills dst with copies of tmpl, calling patch(element, index) on each copy
 // before it is stored. patch runs on a staging copy, never on dst itself; it is
 // inlined into one callback per batch (one indirect call per batch). If patch
-// throws, the exception propagates; elements of earlier batches are written and
-// the rest of dst is unspecified.
+// throws, the exception propagates and the contents of dst are unspecified
+// (the fill stops mid-way; nothing outside dst is written).
 template <class T, class Patch>
 requires std::is_invocable_v<Patch&, T&, std::size_t>
 void fill(std::span<T> dst, const T& tmpl, Patch&& patch, flags f = flags::none) {
