@@ -42,9 +42,6 @@ constexpr size_t kImageCap = 8192;
 // An image holds up to this many bytes (a sixteenth of the fill at most), so
 // each pass over it is a long straight run.
 constexpr size_t kMaxImageRun = 4096;
-// Ranges shorter than this get regular stores only, whatever was asked: fills
-// are written by write_pattern alone, copies by move_bytes.
-constexpr size_t kMinStreamed = 256;
 static_assert(kLine % Isa::kBlock == 0);
 
 constexpr size_t min_size(size_t a, size_t b) { return a < b ? a : b; }

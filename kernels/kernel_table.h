@@ -12,6 +12,11 @@ namespace ntcopy {
 // body of the destination. Streaming calls do not fence: the caller drains.
 enum class Stores : bool { regular, streaming };
 
+// Ranges shorter than this get regular stores only, whatever was asked (fills
+// are written by write_pattern alone, copies by move_bytes), so they need no
+// drain afterwards.
+inline constexpr std::size_t kMinStreamed = 256;
+
 // Staging memory for a patched fill, owned by the caller: data is aligned to
 // 64 and holds 64 + elems * size bytes.
 struct Staging {

@@ -41,6 +41,7 @@ bool overlaps(const void* a, std::size_t an, const void* b, std::size_t bn) {
 
 // Precondition: active_table() has returned.
 Stores stores_for(unsigned flags, std::size_t bytes) {
+  if (bytes < kMinStreamed) return Stores::regular;
   if (flags & NTC_F_NONTEMPORAL) return Stores::streaming;
   if (flags & NTC_F_TEMPORAL) return Stores::regular;
   return bytes >= nt_threshold_after_init() ? Stores::streaming : Stores::regular;
