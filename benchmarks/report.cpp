@@ -123,14 +123,17 @@ void write_copy_tables(const Config& cfg, const std::vector<const Result*>& copy
   }
 }
 
-// pollution-<hot bytes>.tsv: one row per variant: the read after the fill
+// pollution-<hot bytes>-<fill bytes>.tsv: one row per variant: the read after the fill
 // (median, least disturbed round) and the warm read before it, microseconds.
 void write_pollution_tables(const Config& cfg, const std::vector<const Result*>& all) {
   std::vector<const Result*> pol;
   for (const Result* r : all)
     if (r->point.variant != "probe") pol.push_back(r);
   for (size_t hot : sorted_set(pol, [](const Result& r) { return r.point.param; })) {
-    const std::string path = cfg.out_dir + "/pollution-" + std::to_string(hot) + ".tsv";
+    const Result* any = *std::find_if(pol.begin(), pol.end(),
+                                      [&](const Result* r) { return r->point.param == hot; });
+    const std::string path = cfg.out_dir + "/pollution-" + std::to_string(hot) + "-" +
+                             std::to_string(any->point.bytes) + ".tsv";
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) return std::perror(path.c_str());
     std::fprintf(f, "variant\tafter the fill (median)\tafter the fill (least disturbed)\twarm\n");

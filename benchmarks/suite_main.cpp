@@ -9,6 +9,7 @@
 // non-zero when any variant wrote wrong bytes.
 #include <ntcopy/ntcopy.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -84,6 +85,8 @@ namespace {
 // The console output as usual, and every run kept for the report.
 class Collector : public benchmark::ConsoleReporter {
  public:
+  // Colours only on a terminal: a log or a pipe gets plain text.
+  Collector() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_None) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
