@@ -275,10 +275,12 @@ void pollution_summary(std::string& out, const std::vector<const Result*>& all) 
                   counter(*r, "ns_per_line"));
   out += "\n";
   for (size_t hot : sorted_set(pol, [](const Result& r) { return r.point.param; })) {
+    const Result* any = *std::find_if(pol.begin(), pol.end(),
+                                      [&](const Result* r) { return r->point.param == hot; });
     out += format(
-        "\nPollution: reading a %s hot set after a 256 MiB fill of 64-byte templates, us "
+        "\nPollution: reading a %s hot set after a %s fill of 64-byte templates, us "
         "(median of rounds; min: the least disturbed round)\n",
-        bench::human_bytes(hot).c_str());
+        bench::human_bytes(hot).c_str(), bench::human_bytes(any->point.bytes).c_str());
     out += format("%-12s %10s %10s %10s %10s\n", "between", "after", "after min", "warm",
                   "after/warm");
     for (const Result* r : pol)
