@@ -215,7 +215,7 @@ void register_pollution(const Config& cfg) {
           "pollution/" + std::to_string(hot) + "/" + a.name + "/" + std::to_string(kFillBytes);
       add(
           cfg, name, {Section::pollution, a.name, hot, kFillBytes, {}},
-          [a, hot](benchmark::State& st) { bench_pollution(st, a, hot); }, cfg.full ? 15 : 7);
+          [a, hot](benchmark::State& st) { bench_pollution(st, a, hot); }, cfg.full ? 15 : 11);
     }
   }
 }

@@ -17,7 +17,7 @@ namespace suite {
 struct Config {
   bool full = false;       // --full: every size; otherwise the short sweep
   double min_time = 0.01;  // seconds of measured time per small benchmark
-  int big_iterations = 3;  // timed rounds for totals of at least kBigBytes
+  int big_iterations = 5;  // timed rounds for totals of at least kBigBytes
   std::string out_dir;
   bool print_summary = true;  // --quiet: summary.txt only
 };
