@@ -236,7 +236,7 @@ inline std::vector<std::uint64_t> run_chunks(const std::string& family,
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t pid = fork();
-    REQUIRE_MESSAGE(pid >= 0, "fork: ", std::strerror(errno));
+    REQUIRE_MESSAGE(pid >= 0, "fork: ", std::string(std::strerror(errno)));
     if (pid == 0) {
       child_default_signals();
       ChunkReport& r = reports[i];

@@ -50,7 +50,7 @@ struct Loaded {
 template <class F>
 void resolve(void* handle, const char* name, F& out) {
   void* p = dlsym(handle, name);
-  INFO("dlsym(", name, "): ", p == nullptr ? dlerror() : "ok");
+  INFO("dlsym(", std::string(name), "): ", std::string(p == nullptr ? dlerror() : "ok"));
   REQUIRE(p != nullptr);
   out = reinterpret_cast<F>(p);
 }
@@ -59,7 +59,7 @@ Loaded open_library() {
   Loaded l;
   l.handle = dlopen(NTCOPY_LIBRARY, RTLD_NOW | RTLD_LOCAL);
   const char* err = l.handle == nullptr ? dlerror() : nullptr;
-  INFO("dlopen(", NTCOPY_LIBRARY, "): ", err == nullptr ? "ok" : err);
+  INFO("dlopen(", NTCOPY_LIBRARY, "): ", std::string(err == nullptr ? "ok" : err));
   REQUIRE(l.handle != nullptr);
   resolve(l.handle, "ntc_fill", l.api.fill);
   resolve(l.handle, "ntc_fill_patched", l.api.fill_patched);
@@ -158,26 +158,27 @@ TEST_CASE("dlopen/dlclose cycles of libntcopy with calls in between leave nothin
     std::string what;
     // The previous cycle left another family active: seeing the default
     // again means this is a fresh instance.
-    if (kernel != default_kernel) what = "fresh instance has kernel " + kernel;
-    if (l.nt_threshold() != default_threshold) what += " threshold differs";
+    auto problem = [&what](const std::string& p) { what += (what.empty() ? "" : "; ") + p; };
+    if (kernel != default_kernel) problem("fresh instance has kernel " + kernel);
+    if (l.nt_threshold() != default_threshold) problem("fresh instance has another threshold");
     const std::string& fam = families[static_cast<std::size_t>(cycle) % families.size()];
-    if (l.use_kernel(fam.c_str()) != 0 || fam != l.kernel()) what += " ntc_use_kernel(" + fam + ")";
-    if (const char* w = ntc_child::check_all(l.api)) what += std::string(" ") + w;
+    if (l.use_kernel(fam.c_str()) != 0 || fam != l.kernel()) problem("ntc_use_kernel(" + fam + ")");
+    if (const char* w = ntc_child::check_all(l.api)) problem(w);
     // A call from a thread that ends before dlclose: no per-thread state may
     // keep the library (or its memory) alive.
     const char* thread_result = "not run";
     std::thread([&] { thread_result = ntc_child::check_fill(l.api, 0, 48, 77, 3); }).join();
-    if (thread_result != nullptr) what += std::string(" thread: ") + thread_result;
+    if (thread_result != nullptr) problem(std::string("on a thread: ") + thread_result);
     // Leave a family other than the default active for the next cycle's check.
     l.use_kernel(families.back().c_str());
-    if (dlclose(l.handle) != 0) what += std::string(" dlclose: ") + dlerror();
-    if (still_loaded()) what += " still loaded after dlclose";
+    if (dlclose(l.handle) != 0) problem(std::string("dlclose: ") + dlerror());
+    if (still_loaded()) problem("still loaded after dlclose");
     std::size_t named = 0;
     mappings(library_file_name(), &named);
-    if (named != 0) what += " " + std::to_string(named) + " mappings of the library remain";
+    if (named != 0) problem(std::to_string(named) + " mappings of the library remain");
     if (!what.empty()) {
       ++failures;
-      FAIL_CHECK("cycle " << cycle << ":" << what);
+      FAIL_CHECK("cycle " << cycle << ": " << what);
     }
     if (cycle == kBaselineCycle) baseline = resources();
     if (cycle == total - 1) last = resources();

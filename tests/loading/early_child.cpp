@@ -6,6 +6,7 @@
 // main() prints what the early calls found ("early: ...") and what the
 // library says now ("main: ...").
 #include <ntcopy/ntcopy.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,7 @@ extern "C" const char* ntc_test_early_report();
 namespace {
 
 void preinit(int, char**, char** envp) {
+  alarm(60);  // a deadlock ends the process (SIGALRM) instead of the test run
 #ifdef NTC_TEST_TSAN
   __tsan_init();  // idempotent; the sanitizer's own preinit entry may come after ours
 #endif

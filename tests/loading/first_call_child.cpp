@@ -19,6 +19,7 @@
 // or one "FAIL ..." line per problem; exits 0 only when all is well.
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -51,6 +52,7 @@ extern "C" void __asan_init();
 namespace {
 
 constexpr int kMaxThreads = 64;
+constexpr unsigned kWatchdogSeconds = 120;
 constexpr int kCalls = 9;
 const char* const kCallNames[kCalls] = {"ntc_kernel",    "ntc_nt_threshold", "ntc_fill",
                                         "ntc_fill NT",   "ntc_fill_patched", "ntc_memcpy",
@@ -155,6 +157,7 @@ void start_threads() {
 // Called by the dynamic loader with (argc, argv, envp) before any shared
 // library's constructor.
 void preinit(int argc, char** argv, char**) {
+  alarm(kWatchdogSeconds);  // a deadlock ends the process (SIGALRM) instead of the test run
 #ifdef NTC_TEST_TSAN
   __tsan_init();  // idempotent; the sanitizer's own preinit entry may come after ours
 #endif

@@ -98,7 +98,7 @@ void race_first_calls(const char* mode, const std::vector<Variant>& variants) {
         run({NTCOPY_FIRST_CALL_CHILD, mode, threads, v.kernel, v.threshold}, child_env(v.env));
     std::string env_text;
     for (const auto& e : v.env) env_text += e + " ";
-    INFO("process ", i, " of ", processes, ": ", mode, " mode, ", threads,
+    INFO("process ", i, " of ", processes, ": ", std::string(mode), " mode, ", threads,
          " threads, env: ", env_text.empty() ? std::string("(no NTCOPY_*)") : env_text);
     INFO(describe(r));
     const bool ok = r.ok() && r.out.starts_with("ok ") && r.err.empty();
@@ -199,7 +199,7 @@ TEST_CASE("early calls: from the executable's .preinit_array, before every const
     const Run r =
         run({NTCOPY_EARLY_CHILD},
             child_env({"NTC_EARLY_MODE=preinit", std::string("NTC_EARLY_FIRST=") + first}));
-    INFO("first call: ", first, "\n", describe(r));
+    INFO("first call: ", std::string(first), "\n", describe(r));
     REQUIRE(r.ok());
     CHECK(r.err ==
           "ntcopy early call from preinit_array: start\n"

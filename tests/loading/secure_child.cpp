@@ -14,6 +14,7 @@
 #include "child_checks.h"
 
 int main() {
+  alarm(60);  // a hang ends the process (SIGALRM) instead of the test run
   const unsigned long secure = getauxval(AT_SECURE);
   const bool env = std::getenv("NTCOPY_KERNEL") != nullptr;
   const bool secure_env = secure_getenv("NTCOPY_KERNEL") != nullptr;
