@@ -247,11 +247,13 @@ void print_change_line(FILE* f, const std::vector<CaseResult>& cases, size_t v) 
 void print_seed_format(FILE* f, const std::vector<CaseResult>& cases, int runs) {
   for (size_t v = 0; v < kNumVariants; ++v) {
     std::fprintf(f, "\n%s:\n", kVariants[v].title);
-    for (const CaseResult& c : cases)
+    for (size_t i = 0; i < cases.size(); ++i)
       std::fprintf(
-          f, "First binding for %s driver: %.0f ms\nAverage of subsequent rebinds: %.2f ms\n\n",
-          c.driver, c.t[v].first_ms, bench::mean(c.t[v].rebind_ms));
+          f, "%sFirst binding for %s driver: %.0f ms\nAverage of subsequent rebinds: %.2f ms\n",
+          i ? "\n" : "", cases[i].driver, cases[i].t[v].first_ms,
+          bench::mean(cases[i].t[v].rebind_ms));
     if (v == 0) continue;
+    std::fprintf(f, "\n");
     print_change_line(f, cases, v);
   }
   std::fprintf(f, "\n(rebind: mean of %d runs; the variants interleaved round by round)\n", runs);
