@@ -4,11 +4,17 @@
 // families' priority order), and the public calls that read or change it.
 #include "dispatch.h"
 
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "cpu.h"
 #include "select.h"
@@ -37,28 +43,78 @@ const KernelTable* table_of(Family f) {
 // One line on stderr for each rejected environment value.
 void warn(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
-// The variables are ignored in setuid/setgid programs, as glibc's tunables are.
-const char* env(const char* name) { return secure_getenv(name); }
+// The NTCOPY_* variables, read with secure_getenv, so setuid/setgid programs
+// ignore them as they do glibc's tunables. A first call from an executable's
+// .preinit_array comes before libc has set `environ`: getenv sees nothing
+// there, so the process's initial environment is read from /proc/self/environ
+// instead (never in secure mode). Only a first call from outside the library
+// can be that early; when ntcopy's own constructor runs, libc is initialised,
+// and a null `environ` means the program has cleared its environment.
+class NtcopyVariables {
+ public:
+  explicit NtcopyVariables(bool from_own_constructor) {
+    if (environ == nullptr && !from_own_constructor && getauxval(AT_SECURE) == 0)
+      initial_ = read_initial_environment();
+  }
+  Environment get() const {
+    return {lookup("NTCOPY_KERNEL"), lookup("NTCOPY_NT_THRESHOLD"), lookup("NTCOPY_CPU_MASK")};
+  }
 
-void initialize_once() {
-  const Selection s = make_selection(
-      probe_cpu(), {env("NTCOPY_KERNEL"), env("NTCOPY_NT_THRESHOLD"), env("NTCOPY_CPU_MASK")});
+ private:
+  // "NAME=value\0" entries, as the kernel laid them out at exec; empty when
+  // /proc is not mounted.
+  static std::string read_initial_environment() {
+    std::string text;
+    const int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return text;
+    char chunk[4096];
+    for (ssize_t n; (n = read(fd, chunk, sizeof chunk)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      text.append(chunk, static_cast<std::size_t>(n));
+    }
+    close(fd);
+    return text;
+  }
+
+  const char* lookup(const char* name) const {
+    if (environ != nullptr) return secure_getenv(name);
+    const std::string_view key(name);
+    for (std::size_t at = 0; at < initial_.size();) {
+      const std::size_t end = std::min(initial_.find('\0', at), initial_.size());
+      const std::string_view entry(initial_.data() + at, end - at);
+      if (entry.size() > key.size() && entry.starts_with(key) && entry[key.size()] == '=')
+        return entry.data() + key.size() + 1;  // NUL-terminated: ends at `end`
+      at = end + 1;
+    }
+    return nullptr;
+  }
+
+  std::string initial_;
+};
+
+void initialize_once(bool from_own_constructor) {
+  const NtcopyVariables variables(from_own_constructor);
+  const Selection s = make_selection(probe_cpu(), variables.get());
   for (const std::string& line : s.warnings) warn(line);
   g_cpu = s.cpu;  // what NTCOPY_CPU_MASK leaves: ntc_use_kernel honours the mask too
   g_nt_threshold.store(s.threshold.bytes, std::memory_order_relaxed);
   g_active_table.store(table_of(s.family), std::memory_order_release);
 }
 
+const KernelTable* initialize(bool from_own_constructor) {
+  std::call_once(g_init_once, initialize_once, from_own_constructor);
+  return g_active_table.load(std::memory_order_acquire);
+}
+
 // Runs when the library is loaded; a call that arrives earlier (from another
-// library's constructor) initialises through active_table() instead.
-__attribute__((constructor)) void initialize_at_load() { initialize(); }
+// library's constructor or the executable's .preinit_array) initialises
+// through active_table() instead.
+__attribute__((constructor)) void initialize_at_load() { initialize(true); }
 
 }  // namespace
 
-const KernelTable* initialize() {
-  std::call_once(g_init_once, initialize_once);
-  return g_active_table.load(std::memory_order_acquire);
-}
+const KernelTable* initialize() { return initialize(false); }
 
 }  // namespace ntcopy
 

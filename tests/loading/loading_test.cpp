@@ -192,7 +192,7 @@ TEST_CASE("early calls: from another library's constructor, before ntcopy's own"
 
 TEST_CASE("early calls: from the executable's .preinit_array, before every constructor") {
   // The gABI runs DT_PREINIT_ARRAY before any shared object's initialisation.
-  // Without NTCOPY_* variables (see the known-issue test below): only the two
+  // Without NTCOPY_* variables (the test below sets them): only the two
   // markers on stderr, the best kernel, correct results.
   const std::string threshold = std::to_string(default_threshold());
   for (const char* first : kFirstCalls) {
@@ -215,15 +215,12 @@ TEST_CASE("early calls: from the executable's .preinit_array, before every const
   }
 }
 
-// Known issue (reported, not fixed here): .preinit_array functions run before
-// libc's own initialisation has set `environ`, so getenv/secure_getenv return
-// NULL there, and a call from .preinit_array initialises ntcopy as if
+// .preinit_array functions run before libc's own initialisation has set
+// `environ`, so getenv/secure_getenv see nothing there; ntcopy then reads the
+// process's initial environment from /proc/self/environ (src/dispatch.cpp).
+// Without that, a first call from .preinit_array would initialise ntcopy as if
 // NTCOPY_KERNEL and NTCOPY_NT_THRESHOLD were unset, for the whole process.
-// This case states the documented behaviour and is expected to fail until the
-// library reads its variables another way (or defers them); when it passes,
-// drop should_fail.
-TEST_CASE("early calls from .preinit_array honour NTCOPY_* (known issue: environ not set yet)" *
-          doctest::should_fail()) {
+TEST_CASE("early calls from .preinit_array honour NTCOPY_* (environ not set yet)") {
   check_early(run_early("preinit", "kernel"), "preinit_array", "kernel");
 }
 
