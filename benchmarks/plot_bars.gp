@@ -18,5 +18,5 @@ set boxwidth 0.9
 set yrange [0:*]
 set grid ytics
 set xtics rotate by -30
-set key outside right top
+set key outside top center horizontal
 plot for [i=2:ncol] table using i:xtic(1)

@@ -136,7 +136,9 @@ void write_pollution_tables(const Config& cfg, const std::vector<const Result*>&
                              std::to_string(any->point.bytes) + ".tsv";
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) return std::perror(path.c_str());
-    std::fprintf(f, "variant\tafter the fill (median)\tafter the fill (least disturbed)\twarm\n");
+    std::fprintf(f,
+                 "variant\tafter the fill, median\tafter the fill, least disturbed round\twarm, "
+                 "before the fill\n");
     for (const Result* r : pol)
       if (r->point.param == hot)
         std::fprintf(f, "%s\t%.1f\t%.1f\t%.1f\n", r->point.variant.c_str(), counter(*r, "after_us"),
