@@ -3,19 +3,13 @@
 // supported and refused families and checks a few fills; this test checks
 // those and the child's stderr (exactly one line per rejected value, naming the
 // variable; nothing for accepted values).
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "spawn_util.h"
 #include "test_util.h"
-
-extern char** environ;
 
 using namespace ntc_test;
 
@@ -37,73 +31,18 @@ struct ChildResult {
 // "NAME=value" entries (value: raw bytes) replace the caller's NTCOPY_*
 // variables; those not listed are unset in the child.
 ChildResult run_child(const std::vector<std::string>& assignments) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view v(*e);
-    if (v.starts_with("NTCOPY_")) continue;
-    env_strings.emplace_back(v);
-  }
-  for (const auto& a : assignments) env_strings.push_back(a);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  int out_pipe[2], err_pipe[2];
-  REQUIRE(pipe(out_pipe) == 0);
-  REQUIRE(pipe(err_pipe) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-  for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
-    posix_spawn_file_actions_addclose(&fa, fd);
-  std::string path = NTCOPY_ENV_CHILD;
-  char* argv[] = {path.data(), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, path.c_str(), &fa, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  REQUIRE_MESSAGE(rc == 0, "posix_spawn(", path, ") failed: ", std::strerror(rc));
-
+  const ntc_spawn::Run run = ntc_spawn::run({NTCOPY_ENV_CHILD}, ntc_spawn::child_env(assignments));
+  REQUIRE_MESSAGE(run.started, run.status());
   ChildResult r;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char chunk[4096];
-      const ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-      if (n > 0) {
-        sinks[i]->append(chunk, static_cast<std::size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-
-  std::size_t pos = 0;
-  while (pos < r.out.size()) {
-    std::size_t nl = r.out.find('\n', pos);
-    if (nl == std::string::npos) nl = r.out.size();
-    const std::string line = r.out.substr(pos, nl - pos);
+  r.exit_code = run.exit_code;
+  r.out = run.out;
+  r.err = run.err;
+  for (const std::string& line : ntc_spawn::lines_of(r.out)) {
     if (line.starts_with("kernel=")) r.kernel = line.substr(7);
     if (line.starts_with("threshold=")) r.threshold = std::stoull(line.substr(10));
     if (line.starts_with("fill=")) r.fill = line.substr(5);
     if (line.starts_with("supported=")) r.supported = line.substr(10);
     if (line.starts_with("refused=")) r.refused = line.substr(8);
-    pos = nl + 1;
   }
   return r;
 }

@@ -141,4 +141,37 @@ inline const char* check_all(const Api& api) {
 
 }  // namespace ntc_child
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NTC_TEST_TSAN 1
+#endif
+#if __has_feature(address_sanitizer)
+#define NTC_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define NTC_TEST_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NTC_TEST_ASAN 1
+#endif
+#ifdef NTC_TEST_TSAN
+extern "C" void __tsan_init();
+#endif
+#ifdef NTC_TEST_ASAN
+extern "C" void __asan_init();
+#endif
+
+// For code that runs from .preinit_array: a sanitizer's runtime may set itself
+// up in a preinit entry that comes after ours, so ask for it first (both
+// initialisers are idempotent). Nothing to do in other builds.
+inline void init_sanitizer_runtime() {
+#ifdef NTC_TEST_TSAN
+  __tsan_init();
+#endif
+#ifdef NTC_TEST_ASAN
+  __asan_init();
+#endif
+}
+
 #endif  // NTCOPY_TESTS_LOADING_CHILD_CHECKS_H

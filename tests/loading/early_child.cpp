@@ -11,26 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define NTC_TEST_TSAN 1
-#endif
-#if __has_feature(address_sanitizer)
-#define NTC_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define NTC_TEST_TSAN 1
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NTC_TEST_ASAN 1
-#endif
-#ifdef NTC_TEST_TSAN
-extern "C" void __tsan_init();
-#endif
-#ifdef NTC_TEST_ASAN
-extern "C" void __asan_init();
-#endif
+#include "child_checks.h"
 
 extern "C" void ntc_test_early_calls(const char* who);
 extern "C" const char* ntc_test_early_report();
@@ -39,12 +20,7 @@ namespace {
 
 void preinit(int, char**, char** envp) {
   alarm(60);  // a deadlock ends the process (SIGALRM) instead of the test run
-#ifdef NTC_TEST_TSAN
-  __tsan_init();  // idempotent; the sanitizer's own preinit entry may come after ours
-#endif
-#ifdef NTC_TEST_ASAN
-  __asan_init();
-#endif
+  init_sanitizer_runtime();
   for (char** e = envp; *e != nullptr; ++e)
     if (std::strcmp(*e, "NTC_EARLY_MODE=preinit") == 0) ntc_test_early_calls("preinit_array");
 }

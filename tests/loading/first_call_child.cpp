@@ -28,27 +28,6 @@
 
 #include "child_checks.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define NTC_TEST_TSAN 1
-#endif
-#if __has_feature(address_sanitizer)
-#define NTC_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define NTC_TEST_TSAN 1
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NTC_TEST_ASAN 1
-#endif
-#ifdef NTC_TEST_TSAN
-extern "C" void __tsan_init();
-#endif
-#ifdef NTC_TEST_ASAN
-extern "C" void __asan_init();
-#endif
-
 namespace {
 
 constexpr int kMaxThreads = 64;
@@ -158,12 +137,7 @@ void start_threads() {
 // library's constructor.
 void preinit(int argc, char** argv, char**) {
   alarm(kWatchdogSeconds);  // a deadlock ends the process (SIGALRM) instead of the test run
-#ifdef NTC_TEST_TSAN
-  __tsan_init();  // idempotent; the sanitizer's own preinit entry may come after ours
-#endif
-#ifdef NTC_TEST_ASAN
-  __asan_init();
-#endif
+  init_sanitizer_runtime();
   Config c;
   if (!parse(argc, argv, c) || !c.preinit) return;
   g_config = c;

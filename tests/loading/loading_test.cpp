@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "../spawn_util.h"
 #include "../test_util.h"
-#include "spawn_util.h"
 
 using namespace ntc_test;
-using namespace ntc_loading;
+using namespace ntc_spawn;
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \

@@ -1,7 +1,8 @@
 // Runs a helper program in a fresh process with a chosen environment and
-// collects its exit status, stdout and stderr (for the loading tests).
-#ifndef NTCOPY_TESTS_LOADING_SPAWN_UTIL_H
-#define NTCOPY_TESTS_LOADING_SPAWN_UTIL_H
+// collects its exit status, stdout and stderr (for the environment and loading
+// tests).
+#ifndef NTCOPY_TESTS_SPAWN_UTIL_H
+#define NTCOPY_TESTS_SPAWN_UTIL_H
 
 #include <poll.h>
 #include <signal.h>
@@ -17,7 +18,7 @@
 
 extern char** environ;
 
-namespace ntc_loading {
+namespace ntc_spawn {
 
 struct Run {
   bool started = false;  // posix_spawn succeeded
@@ -34,13 +35,13 @@ struct Run {
   }
 };
 
-// This process's environment without NTCOPY_KERNEL and NTCOPY_NT_THRESHOLD,
-// plus `extra` ("NAME=value" entries).
+// This process's environment without any NTCOPY_* variable, plus `extra`
+// ("NAME=value" entries, values of any bytes but NUL).
 inline std::vector<std::string> child_env(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
-    if (v.starts_with("NTCOPY_KERNEL=") || v.starts_with("NTCOPY_NT_THRESHOLD=")) continue;
+    if (v.starts_with("NTCOPY_")) continue;
     env.emplace_back(v);
   }
   env.insert(env.end(), extra.begin(), extra.end());
@@ -140,6 +141,6 @@ inline std::string field(const std::string& s, const std::string& key) {
   return {};
 }
 
-}  // namespace ntc_loading
+}  // namespace ntc_spawn
 
-#endif  // NTCOPY_TESTS_LOADING_SPAWN_UTIL_H
+#endif  // NTCOPY_TESTS_SPAWN_UTIL_H
