@@ -187,9 +187,9 @@ std::vector<size_t> fill_totals(const Config& cfg, size_t size) {
 }
 
 // Every variant, except libpmem for templates smaller than a struct page over
-// big totals (short mode: from kBigBytes; full mode: beyond 256 MiB). It
-// flushes every element, about 300 ns each here: one pass over 2 GiB of 8-byte
-// elements takes 80 s, and the smaller totals already show its rate.
+// big totals (short mode: from kBigBytes; full mode: beyond 256 MiB). It takes
+// 250 to 300 ns per element of those sizes here: one pass over 2 GiB of 8-byte
+// elements would take over a minute, and the smaller totals show its rate.
 std::vector<FillVariant> point_variants(const Config& cfg, size_t size, size_t total) {
   std::vector<FillVariant> v = fill_variants(size);
   const size_t libpmem_limit = cfg.full ? (size_t{256} << 20) : kBigBytes - 1;
