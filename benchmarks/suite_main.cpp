@@ -1,5 +1,5 @@
-// ntcopy-bench: fill sweep, headline, copy sweep, cache pollution and dispatch
-// overhead, as Google Benchmark benchmarks.
+// ntcopy-bench: the fill sweep (with the headline point), the copy sweep, cache
+// pollution and dispatch overhead, as Google Benchmark benchmarks.
 //
 //   ntcopy-bench [--short | --full] [--out DIR] [--quiet] [Google Benchmark flags]
 //
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
