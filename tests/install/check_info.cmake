@@ -4,12 +4,7 @@
 #   cmake -DINFO=.. -DDOC_CHECK=.. -DSOURCE_DIR=.. -DVERSION=.. -DSONAME=..
 #         -DFAKE_LIBDIR=.. -DWORK=.. -P check_info.cmake
 cmake_minimum_required(VERSION 3.25)
-set(failures "")
-# A function, not a macro: a macro would expand ${...} inside the text again.
-function(fail what)
-  list(APPEND failures "${what}")
-  set(failures "${failures}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/failures.cmake)
 
 # Runs ntcopy-info with no NTCOPY_* variable set but those given after ENV;
 # sets <prefix>_out, <prefix>_err and <prefix>_status.
@@ -271,8 +266,5 @@ if(NOT fake_err STREQUAL "not a warning of the library\n")
   fail("the stand-in library's other line: stderr '${fake_err}'")
 endif()
 
-if(failures)
-  list(JOIN failures "\n  " text)
-  message(FATAL_ERROR "ntcopy-info:\n  ${text}")
-endif()
+report_failures("ntcopy-info")
 message(STATUS "ntcopy-info: options, exit statuses, reports and samples as documented")

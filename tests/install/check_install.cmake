@@ -2,12 +2,7 @@
 #   cmake -DPREFIX=.. -DBUILD_DIR=.. -DLIBDIR=.. -DBINDIR=.. -DINCLUDEDIR=.. -DSOURCE_DIR=.. -DVERSION=..
 #         -DSONAME=.. -DNM=.. -DREADELF=.. -P check_install.cmake
 cmake_minimum_required(VERSION 3.25)
-set(failures "")
-# A function, not a macro: a macro would expand ${...} inside the text again.
-function(fail what)
-  list(APPEND failures "${what}")
-  set(failures "${failures}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/failures.cmake)
 
 # Exactly these files, nothing else.
 set(lib ${LIBDIR}/libntcopy.so)
@@ -125,10 +120,7 @@ if(NOT dynamic MATCHES "R(UN)?PATH\\)[^\n]*\\[\\$ORIGIN/[^]]*\\]")
   fail("ntcopy-info's run path is not relative to \$ORIGIN")
 endif()
 
-if(failures)
-  list(JOIN failures "\n  " text)
-  message(FATAL_ERROR "the installed tree under ${PREFIX} is wrong:\n  ${text}")
-endif()
+report_failures("the installed tree under ${PREFIX} is wrong")
 list(LENGTH found files)
 list(LENGTH exported functions)
 message(STATUS "${files} files as expected; ${functions} ntc_ functions exported; SONAME ${SONAME}")
