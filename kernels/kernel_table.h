@@ -4,7 +4,9 @@
 
 #include <ntcopy/ntcopy.h>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace ntcopy {
 
@@ -39,22 +41,46 @@ struct KernelTable {
   void* (*move)(void* dst, const void* src, std::size_t n);
   // Orders this thread's earlier streaming stores before its later stores.
   void (*drain)();
+  // The bound of the family's memcpy entry's fast path (see below).
+  std::atomic<std::size_t>* fast_copy_below;
 };
 
-namespace generic {
-extern const KernelTable kTable;
-}
+// Each family also has its own entry for ntc_memcpy, memcpy_entry (declared
+// below), which the loader may bind ntc_memcpy to (api.cpp), so that a short
+// copy costs no more than a call of glibc's memcpy: no table load, no indirect
+// call. It copies straight away, with the family's regular stores, when flags
+// are 0, the pointers valid and n < *fast_copy_below; anything else goes to
+// memcpy_checked. Dispatch keeps *fast_copy_below at 0 unless the family is the
+// active one, so an entry never copies for another family.
+using MemcpyEntry = void* (*)(void* dst, const void* src, std::size_t n, unsigned flags);
+
+// The largest *fast_copy_below: no range shorter than this that starts in the
+// bottom half of the address space wraps.
+inline constexpr std::size_t kMaxFastCopy = SIZE_MAX / 2 + 1;
+
+// ntc_memcpy with every check, through the active table, initialising the
+// library first if needed (api.cpp).
+void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags);
+
 #if defined(NTCOPY_X86_64)
-namespace movnti {
-extern const KernelTable kTable;
-}
-namespace avx {
-extern const KernelTable kTable;
-}
-namespace avx512 {
-extern const KernelTable kTable;
-}
+// The entry the loader binds ntc_memcpy to: the best family's that the CPU has
+// (api.cpp).
+MemcpyEntry memcpy_entry_for_cpu();
 #endif
+
+// Each family's table and memcpy entry.
+#define NTCOPY_DECLARE_FAMILY(isa)                                                       \
+  namespace isa {                                                                         \
+  extern const KernelTable kTable;                                                        \
+  void* memcpy_entry(void* dst, const void* src, std::size_t n, unsigned flags);          \
+  }
+NTCOPY_DECLARE_FAMILY(generic)
+#if defined(NTCOPY_X86_64)
+NTCOPY_DECLARE_FAMILY(movnti)
+NTCOPY_DECLARE_FAMILY(avx)
+NTCOPY_DECLARE_FAMILY(avx512)
+#endif
+#undef NTCOPY_DECLARE_FAMILY
 
 }  // namespace ntcopy
 

@@ -143,17 +143,6 @@ class TemplateAtEntry {
   return dst;
 }
 
-// True when a or b is NULL or [a, a + n) or [b, b + n) wraps the address
-// space: one compare per pointer, no branch between them.
-inline bool null_or_wraps(const void* a, const void* b, std::size_t n) {
-  const std::uintptr_t last_start = UINTPTR_MAX - n;
-  return static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(a) - 1 >= last_start) |
-         static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(b) - 1 >= last_start);
-}
-
-// ntc_memcpy with every check, initialising the library first if needed.
-[[gnu::noinline]] void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags);
-
 }  // namespace
 }  // namespace ntcopy
 
@@ -204,19 +193,7 @@ extern "C" int ntc_fill_patched(void* dst, const void* tmpl, size_t size, size_t
   return 0;
 }
 
-extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags) {
-  // The common call (initialised, flags 0, below the threshold, valid ranges)
-  // in as few branches as possible, straight to the family's regular copy;
-  // everything else takes memcpy_checked.
-  const KernelTable* table = g_active_table.load(std::memory_order_acquire);
-  if (table != nullptr && flags == 0 && n < nt_threshold_after_init() &&
-      !null_or_wraps(dst, src, n))
-    return table->move(dst, src, n);
-  return memcpy_checked(dst, src, n, flags);
-}
-
 namespace ntcopy {
-namespace {
 void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) {
   const KernelTable* table = active_table();
   if (!flags_valid(flags)) return fail_null(EINVAL);
@@ -226,7 +203,48 @@ void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) 
   if (stores_for(flags, n) == Stores::streaming) return copy_streaming(table, dst, src, n, flags);
   return table->move(dst, src, n);
 }
-}  // namespace
 }  // namespace ntcopy
+
+// ntc_memcpy is one family's memcpy_entry (kernel_table.h), chosen once. On
+// x86-64 the dynamic loader binds the symbol to the entry of the best family
+// the CPU has, as glibc binds memcpy, so a short copy pays no table load and no
+// indirect call. The choice only decides which entry's fast path can open: an
+// entry copies for its own family alone, so NTCOPY_KERNEL, NTCOPY_CPU_MASK and
+// ntc_use_kernel hold whatever entry the loader bound.
+#if defined(NTCOPY_X86_64)
+// Code that runs inside the loader's relocation, before the sanitizer runtimes
+// are ready: no instrumentation at all (clang's no_sanitize("thread") still
+// calls __tsan_func_entry, which crashes there).
+#if defined(__clang__)
+#define NTCOPY_UNINSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#else
+#define NTCOPY_UNINSTRUMENTED __attribute__((no_sanitize("address", "thread", "undefined")))
+#endif
+namespace ntcopy {
+// Runs inside the loader's relocation, possibly before this library's own
+// relocations and constructors: it reads CPUID and XCR0 through libgcc (which,
+// like cpu_features, counts a vector ISA only when the OS saves its registers)
+// and takes addresses, nothing else.
+NTCOPY_UNINSTRUMENTED MemcpyEntry memcpy_entry_for_cpu() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return avx512::memcpy_entry;
+  if (__builtin_cpu_supports("avx")) return avx::memcpy_entry;
+  return movnti::memcpy_entry;
+}
+}  // namespace ntcopy
+
+// Not static: clang looks an ifunc's resolver up by its C++-mangled name when
+// it has internal linkage. Hidden like everything but the ntc_ functions.
+extern "C" NTCOPY_UNINSTRUMENTED ntcopy::MemcpyEntry resolve_ntc_memcpy() {
+  return ntcopy::memcpy_entry_for_cpu();
+}
+extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags)
+    __attribute__((ifunc("resolve_ntc_memcpy")));
+#undef NTCOPY_UNINSTRUMENTED
+#else
+extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags) {
+  return generic::memcpy_entry(dst, src, n, flags);
+}
+#endif
 
 extern "C" void ntc_drain(void) { active_table()->drain(); }

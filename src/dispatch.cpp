@@ -1,7 +1,8 @@
 // Dispatch, top to bottom: the atomic pointer to the active table, each
-// family's table, initialisation (probe the CPU, then select: a pure function
-// of CPU features and environment, in select.cpp, which also holds the
-// families' priority order), and the public calls that read or change it.
+// family's table, activation (which also opens the active family's memcpy
+// entry, kernel_table.h), initialisation (probe the CPU, then select: a pure
+// function of CPU features and environment, in select.cpp, which also holds
+// the families' priority order), and the public calls that read or change it.
 #include "dispatch.h"
 
 #include <fcntl.h>
@@ -38,6 +39,24 @@ const KernelTable* table_of(Family f) {
 #endif
     default: return &generic::kTable;
   }
+}
+
+std::mutex g_switch_mutex;
+
+// Makes `t` the active table, and moves the fast path of the memcpy entries
+// (kernel_table.h) to its family: the old family's closes, then the new one's
+// opens, for the copies that use regular stores with flags 0 (below the
+// threshold, and all below kMinStreamed). Serialised, so outside a switch at
+// most one family's is open. A call racing with a switch copies with the old
+// family or the new one, as with any call that loaded the table just before
+// the store.
+void activate(const KernelTable* t) {
+  const std::lock_guard<std::mutex> lock(g_switch_mutex);
+  const KernelTable* old = g_active_table.load(std::memory_order_relaxed);
+  if (old != nullptr && old != t) old->fast_copy_below->store(0, std::memory_order_relaxed);
+  g_active_table.store(t, std::memory_order_release);
+  t->fast_copy_below->store(
+      std::clamp(nt_threshold_after_init(), kMinStreamed, kMaxFastCopy), std::memory_order_relaxed);
 }
 
 // One line on stderr for each rejected environment value.
@@ -99,7 +118,7 @@ void initialize_once(bool from_own_constructor) {
   for (const std::string& line : s.warnings) warn(line);
   g_cpu = s.cpu;  // what NTCOPY_CPU_MASK leaves: ntc_use_kernel honours the mask too
   g_nt_threshold.store(s.threshold.bytes, std::memory_order_relaxed);
-  g_active_table.store(table_of(s.family), std::memory_order_release);
+  activate(table_of(s.family));
 }
 
 const KernelTable* initialize(bool from_own_constructor) {
@@ -138,7 +157,7 @@ extern "C" int ntc_use_kernel(const char* name) {
     errno = ENOTSUP;
     return -1;
   }
-  g_active_table.store(table_of(*family), std::memory_order_release);
+  activate(table_of(*family));
   return 0;
 }
 

@@ -80,7 +80,8 @@ if(NOT pc MATCHES "\nVersion: ${VERSION}\n")
 endif()
 
 # The library exports the ntc_ functions and nothing else (a symbol version
-# node, NTCOPY_<n>, is listed by nm as an absolute symbol).
+# node, NTCOPY_<n>, is listed by nm as an absolute symbol; ntc_memcpy on x86-64
+# as an indirect function, i).
 execute_process(COMMAND ${NM} -D --defined-only ${PREFIX}/${lib}.0
   OUTPUT_VARIABLE symbols RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
@@ -91,7 +92,7 @@ set(exported "")
 foreach(line IN LISTS lines)
   if(line MATCHES "^[0-9a-f]+ A NTCOPY_[0-9]+(@@NTCOPY_[0-9]+)?$")
     continue()
-  elseif(line MATCHES "^[0-9a-f]+ [TtWwDdBbRr] (ntc_[a-z_]+)(@@NTCOPY_[0-9]+)?$")
+  elseif(line MATCHES "^[0-9a-f]+ [TtWwDdBbRri] (ntc_[a-z_]+)(@@NTCOPY_[0-9]+)?$")
     list(APPEND exported ${CMAKE_MATCH_1})
   else()
     fail("exported, but not an ntc_ function: ${line}")
