@@ -204,7 +204,15 @@ inline void copy_lines(u8* d, const u8* s, size_t n) {
 // at byte `phase` (< size) of the template. Regular stores; d must not overlap t.
 void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
   size_t have = min_size(len, size - phase);
-  move_bytes(d, t + phase, have);
+  move_bytes(d, t + phase, have);  // up to the template's end; then whole periods
+  // Templates of 16 bytes or more: each period copied from t, so that no load
+  // waits for the stores just made (a load that spans several recent, smaller
+  // stores waits until they all reach the cache). Shorter templates double
+  // what is written instead: far fewer, longer moves.
+  if (size >= 16) {
+    for (; have < len; have += size) move_bytes(d + have, t, min_size(size, len - have));
+    return;
+  }
   if (have == len) return;
   size_t wrap = min_size(len - have, phase);
   move_bytes(d + have, t, wrap);
@@ -273,30 +281,43 @@ void copy_periodic(u8* d, size_t n, PeriodicSource p) {
 constexpr size_t kVectorRegisters = Isa::kBlock == 64 ? 32 : 16;
 constexpr size_t kRegisterLines = (kVectorRegisters - 4) * Isa::kBlock / kLine;
 
-// Stores n bytes (a multiple of 64) of the pattern that repeats the L lines at
-// image (64-aligned) to d (64-aligned), from registers.
+// Stores n bytes (a multiple of 64) of the pattern that repeats every L lines
+// to d (64-aligned), from registers. d starts at the pattern's byte `phase`
+// (< size); run holds the pattern from phase 0, far enough for one block from
+// each offset (phase + k * kBlock) mod size.
 template <size_t L>
-void store_lines_from_registers(u8* d, size_t n, const u8* image) {
-  using V = typename Aligned<Isa::kBlock>::type;
-  constexpr size_t kRegs = L * kLine / Isa::kBlock;
+void store_lines_from_registers(u8* d, size_t n, const u8* run, size_t size, size_t phase) {
+  constexpr size_t B = Isa::kBlock;
+  using V = typename Aligned<B>::type;
+  using U = typename Unaligned<B>::type;
+  constexpr size_t kRegs = L * kLine / B;
   V r[kRegs];
+  // Register k holds the pattern from byte (phase + k * B) mod size, without a
+  // division per register (up to 28 of them cost more than the loads).
+  size_t from = phase;
 #pragma GCC unroll 64
-  for (size_t k = 0; k < kRegs; ++k) r[k] = *reinterpret_cast<const V*>(image + k * Isa::kBlock);
+  for (size_t k = 0; k < kRegs; ++k) {
+    r[k] = *reinterpret_cast<const U*>(run + from);
+    for (from += B; from >= size;) from -= size;
+  }
   for (; n >= L * kLine; n -= L * kLine, d += L * kLine) {
 #pragma GCC unroll 64
-    for (size_t k = 0; k < kRegs; ++k) *reinterpret_cast<V*>(d + k * Isa::kBlock) = r[k];
+    for (size_t k = 0; k < kRegs; ++k) *reinterpret_cast<V*>(d + k * B) = r[k];
   }
-  copy_lines<Stores::regular>(d, image, n);  // fewer than L lines left
+#pragma GCC unroll 64
+  for (size_t k = 0; k < kRegs; ++k)  // fewer than L lines left
+    if (k * B < n) *reinterpret_cast<V*>(d + k * B) = r[k];
 }
 
-// Regular-store body of a fill whose image repeats every `lines` lines.
+// Regular-store body of a fill whose pattern repeats every `lines` lines.
 // Precondition: 1 <= lines <= kRegisterLines.
 template <size_t L = 1>
-void store_body_from_registers(u8* d, size_t n, const u8* image, size_t lines) {
+void store_body_from_registers(u8* d, size_t n, const u8* run, size_t size, size_t phase,
+                               size_t lines) {
   if constexpr (L < kRegisterLines) {
-    if (lines != L) return store_body_from_registers<L + 1>(d, n, image, lines);
+    if (lines != L) return store_body_from_registers<L + 1>(d, n, run, size, phase, lines);
   }
-  store_lines_from_registers<L>(d, n, image);
+  store_lines_from_registers<L>(d, n, run, size, phase);
 }
 
 // Fills [dst, dst + size*count) with copies of tmpl. tmpl must not overlap it.
@@ -328,9 +349,12 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   alignas(kLine) u8 image[kImageCap + kLine];
   if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 &&
       unit / kLine <= kRegisterLines) {
-    // A period of a few lines: one period of image, then stores from registers.
-    build_image(image, tmpl, size, body_phase, unit, unit);
-    store_body_from_registers(body, body_bytes, image, unit / kLine);
+    // A period of a few lines, kept in registers, each loaded from a run of
+    // the pattern from phase 0: one template, plus a line where a register
+    // can straddle its end (unless size and phase are whole blocks).
+    const bool whole_blocks = (size | body_phase) % Isa::kBlock == 0;
+    write_pattern(image, tmpl, size, 0, size + (whole_blocks ? 0 : kLine));
+    store_body_from_registers(body, body_bytes, image, size, body_phase, unit / kLine);
   } else if (unit <= kImageCap) {
     // Long enough for long runs, short enough that building it stays a small
     // part of the fill.
