@@ -333,7 +333,7 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
     return;
   }
   const size_t head = bytes_to_line(dst);  // < 64 < total
-  write_pattern(dst, tmpl, size, 0, head);
+  if (head != 0) write_pattern(dst, tmpl, size, 0, head);  // a call saved per aligned fill
   u8* const body = dst + head;
   const size_t body_bytes = (total - head) & ~(kLine - 1);
   const size_t tail = total - head - body_bytes;  // < 64
@@ -366,7 +366,7 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   } else {
     copy_periodic<S>(body, body_bytes, PeriodicSource{tmpl, size, size, body_phase});
   }
-  write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
+  if (tail != 0) write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
 }
 
 // Copies n bytes; the ranges must not overlap.
