@@ -213,10 +213,13 @@ void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) 
 // ntc_use_kernel hold whatever entry the loader bound.
 #if defined(NTCOPY_X86_64)
 // Code that runs inside the loader's relocation, before the sanitizer runtimes
-// are ready: no instrumentation at all (clang's no_sanitize("thread") still
-// calls __tsan_func_entry, which crashes there).
+// are ready: no instrumentation at all. Clang 14 needs both attributes:
+// no_sanitize("thread") alone still calls __tsan_func_entry, and
+// disable_sanitizer_instrumentation alone still checks ASan's shadow memory;
+// either crashes there.
 #if defined(__clang__)
-#define NTCOPY_UNINSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#define NTCOPY_UNINSTRUMENTED \
+  __attribute__((no_sanitize("address", "thread", "undefined"), disable_sanitizer_instrumentation))
 #else
 #define NTCOPY_UNINSTRUMENTED __attribute__((no_sanitize("address", "thread", "undefined")))
 #endif
