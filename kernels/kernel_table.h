@@ -47,10 +47,10 @@ struct KernelTable {
 
 // Each family also has its own entry for ntc_memcpy, memcpy_entry (declared
 // below), which the loader may bind ntc_memcpy to (api.cpp), so that a short
-// copy costs no more than a call of glibc's memcpy: no table load, no indirect
-// call. It copies straight away, with the family's regular stores, when flags
-// are 0, the pointers valid and n < *fast_copy_below; anything else goes to
-// memcpy_checked. Dispatch keeps *fast_copy_below at 0 unless the family is the
+// copy pays no table load and no indirect call, as a call of glibc's memcpy
+// pays none. It copies straight away, with the family's regular stores, when
+// flags are 0, the pointers valid and n < *fast_copy_below; anything else goes
+// to memcpy_checked. Dispatch keeps *fast_copy_below at 0 unless the family is the
 // active one, so an entry never copies for another family.
 using MemcpyEntry = void* (*)(void* dst, const void* src, std::size_t n, unsigned flags);
 
