@@ -436,15 +436,15 @@ void* move(void* dst, const void* src, size_t n) {
 
 void copy_streaming(u8* dst, const u8* src, size_t n) { copy_impl<Stores::streaming>(dst, src, n); }
 
-// memcpy_entry's fast path bound (kernel_table.h): 0 while the family is not
-// the active one, and never above kMaxFastCopy.
-std::atomic<size_t> g_fast_copy_below{0};
+// The entries' fast path bound (kernel_table.h): 0 while the family is not
+// the active one, and never above kMaxFastPath.
+std::atomic<size_t> g_fast_path_below{0};
 
-// The fast path's test: flags are 0, n is below `below` (<= kMaxFastCopy), and
+// The fast path's test: flags are 0, n is below `below` (<= kMaxFastPath), and
 // neither pointer is NULL or in the top half of the address space, so no range
 // of n bytes wraps (user space lives in the bottom half). One branch per
 // condition measured faster than a single branch on the OR of their sign bits.
-inline bool fast_copy_allowed(const void* a, const void* b, size_t n, size_t below,
+inline bool fast_path_allowed(const void* a, const void* b, size_t n, size_t below,
                               unsigned flags) {
   const auto a1 = reinterpret_cast<std::uintptr_t>(a) - 1;  // NULL wraps to the top
   const auto b1 = reinterpret_cast<std::uintptr_t>(b) - 1;
@@ -453,17 +453,34 @@ inline bool fast_copy_allowed(const void* a, const void* b, size_t n, size_t bel
 
 }  // namespace
 
+// In both entries every vector instruction lies past the fast path's test:
+// while another family is active (or the library is not initialised) the
+// bound is 0 and the call goes to the checked path, so a family that
+// NTCOPY_KERNEL or NTCOPY_CPU_MASK ruled out never does the work.
+
 void* memcpy_entry(void* dst, const void* src, size_t n, unsigned flags) {
-  // Every vector instruction lies past this test: while another family is
-  // active (or the library is not initialised) the bound is 0 and the call
-  // goes to memcpy_checked, so a family that NTCOPY_KERNEL or NTCOPY_CPU_MASK
-  // ruled out never copies.
-  if (fast_copy_allowed(dst, src, n, g_fast_copy_below.load(std::memory_order_relaxed), flags))
+  if (fast_path_allowed(dst, src, n, g_fast_path_below.load(std::memory_order_relaxed), flags))
       [[likely]] {
     move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
     return dst;
   }
   return memcpy_checked(dst, src, n, flags);
+}
+
+int fill_entry(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
+  // total = 0 (size or count 0) and an overflowing product take the checked
+  // path, which answers them. A template inside the destination does too: it
+  // must be copied aside first.
+  size_t total = 0;
+  const bool overflow = __builtin_mul_overflow(size, count, &total);
+  const auto d = reinterpret_cast<std::uintptr_t>(dst), t = reinterpret_cast<std::uintptr_t>(tmpl);
+  if (!overflow && total != 0 &&
+      fast_path_allowed(dst, tmpl, total, g_fast_path_below.load(std::memory_order_relaxed), flags) &&
+      (t + size <= d || d + total <= t)) [[likely]] {
+    fill_impl<Stores::regular>(static_cast<u8*>(dst), static_cast<const u8*>(tmpl), size, count);
+    return 0;
+  }
+  return fill_checked(dst, tmpl, size, count, flags);
 }
 
 #define NTCOPY_STR2(x) #x
@@ -475,7 +492,7 @@ extern const KernelTable kTable = {
     .copy_streaming = copy_streaming,
     .move = move,
     .drain = Isa::drain,
-    .fast_copy_below = &g_fast_copy_below,
+    .fast_path_below = &g_fast_path_below,
 };
 #undef NTCOPY_STR
 #undef NTCOPY_STR2

@@ -41,38 +41,48 @@ struct KernelTable {
   void* (*move)(void* dst, const void* src, std::size_t n);
   // Orders this thread's earlier streaming stores before its later stores.
   void (*drain)();
-  // The bound of the family's memcpy entry's fast path (see below).
-  std::atomic<std::size_t>* fast_copy_below;
+  // The bound of the fast path of the family's entries (see below).
+  std::atomic<std::size_t>* fast_path_below;
 };
 
-// Each family also has its own entry for ntc_memcpy, memcpy_entry (declared
-// below), which the loader may bind ntc_memcpy to (api.cpp), so that a short
-// copy pays no table load and no indirect call, as a call of glibc's memcpy
-// pays none. It copies straight away, with the family's regular stores, when
-// flags are 0, the pointers valid and n < *fast_copy_below; anything else goes
-// to memcpy_checked. Dispatch keeps *fast_copy_below at 0 unless the family is the
-// active one, so an entry never copies for another family.
+// Each family also has its own entries for ntc_memcpy and ntc_fill,
+// memcpy_entry and fill_entry (declared below), which the loader may bind
+// those symbols to (api.cpp), so that a short call pays no table load and no
+// indirect call, as a call of glibc's memcpy pays none. An entry does the work
+// straight away, with the family's regular stores, when flags are 0, the
+// pointers are valid, the bytes written are fewer than *fast_path_below and,
+// for a fill, the template lies outside the destination; anything else goes
+// to memcpy_checked or fill_checked. Dispatch keeps *fast_path_below at 0
+// unless the family is the active one, so an entry never works for another
+// family.
 using MemcpyEntry = void* (*)(void* dst, const void* src, std::size_t n, unsigned flags);
+using FillEntry = int (*)(void* dst, const void* tmpl, std::size_t size, std::size_t count,
+                          unsigned flags);
 
-// The largest *fast_copy_below: no range shorter than this that starts in the
+// The largest *fast_path_below: no range shorter than this that starts in the
 // bottom half of the address space wraps.
-inline constexpr std::size_t kMaxFastCopy = SIZE_MAX / 2 + 1;
+inline constexpr std::size_t kMaxFastPath = SIZE_MAX / 2 + 1;
 
-// ntc_memcpy with every check, through the active table, initialising the
-// library first if needed (api.cpp).
+// ntc_memcpy and ntc_fill with every check, through the active table,
+// initialising the library first if needed (api.cpp).
 void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags);
+int fill_checked(void* dst, const void* tmpl, std::size_t size, std::size_t count,
+                 unsigned flags);
 
 #if defined(NTCOPY_X86_64)
-// The entry the loader binds ntc_memcpy to: the best family's that the CPU has
-// (api.cpp).
+// The entries the loader binds ntc_memcpy and ntc_fill to: the best family's
+// that the CPU has (api.cpp).
 MemcpyEntry memcpy_entry_for_cpu();
+FillEntry fill_entry_for_cpu();
 #endif
 
-// Each family's table and memcpy entry.
+// Each family's table and entries.
 #define NTCOPY_DECLARE_FAMILY(isa)                                                       \
   namespace isa {                                                                         \
   extern const KernelTable kTable;                                                        \
   void* memcpy_entry(void* dst, const void* src, std::size_t n, unsigned flags);          \
+  int fill_entry(void* dst, const void* tmpl, std::size_t size, std::size_t count,        \
+                 unsigned flags);                                                         \
   }
 NTCOPY_DECLARE_FAMILY(generic)
 #if defined(NTCOPY_X86_64)

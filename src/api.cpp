@@ -148,7 +148,7 @@ class TemplateAtEntry {
 
 using namespace ntcopy;
 
-extern "C" int ntc_fill(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
+int ntcopy::fill_checked(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
   std::size_t total = 0;
   if (int error = check_fill(dst, tmpl, size, count, flags, &total)) return fail(error);
   if (total == 0) return 0;
@@ -205,12 +205,12 @@ void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) 
 }
 }  // namespace ntcopy
 
-// ntc_memcpy is one family's memcpy_entry (kernel_table.h), chosen once. On
-// x86-64 the dynamic loader binds the symbol to the entry of the best family
-// the CPU has, as glibc binds memcpy, so a short copy pays no table load and no
-// indirect call. The choice only decides which entry's fast path can open: an
-// entry copies for its own family alone, so NTCOPY_KERNEL, NTCOPY_CPU_MASK and
-// ntc_use_kernel hold whatever entry the loader bound.
+// ntc_memcpy and ntc_fill are one family's entries (kernel_table.h), chosen
+// once. On x86-64 the dynamic loader binds each symbol to the entry of the
+// best family the CPU has, as glibc binds memcpy, so a short call pays no table
+// load and no indirect call. The choice only decides which entries' fast path
+// can open: an entry works for its own family alone, so NTCOPY_KERNEL,
+// NTCOPY_CPU_MASK and ntc_use_kernel hold whatever entry the loader bound.
 #if defined(NTCOPY_X86_64)
 // Code that runs inside the loader's relocation, before the sanitizer runtimes
 // are ready: no instrumentation at all. Clang 14 needs both attributes:
@@ -224,15 +224,25 @@ void* memcpy_checked(void* dst, const void* src, std::size_t n, unsigned flags) 
 #define NTCOPY_UNINSTRUMENTED __attribute__((no_sanitize("address", "thread", "undefined")))
 #endif
 namespace ntcopy {
+namespace {
 // Runs inside the loader's relocation, possibly before this library's own
 // relocations and constructors: it reads CPUID and XCR0 through libgcc (which,
 // like cpu_features, counts a vector ISA only when the OS saves its registers)
 // and takes addresses, nothing else.
-NTCOPY_UNINSTRUMENTED MemcpyEntry memcpy_entry_for_cpu() {
+template <class Entry>
+NTCOPY_UNINSTRUMENTED Entry best_for_cpu(Entry avx512_entry, Entry avx_entry, Entry movnti_entry) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return avx512::memcpy_entry;
-  if (__builtin_cpu_supports("avx")) return avx::memcpy_entry;
-  return movnti::memcpy_entry;
+  if (__builtin_cpu_supports("avx512f")) return avx512_entry;
+  if (__builtin_cpu_supports("avx")) return avx_entry;
+  return movnti_entry;
+}
+}  // namespace
+
+NTCOPY_UNINSTRUMENTED MemcpyEntry memcpy_entry_for_cpu() {
+  return best_for_cpu<MemcpyEntry>(avx512::memcpy_entry, avx::memcpy_entry, movnti::memcpy_entry);
+}
+NTCOPY_UNINSTRUMENTED FillEntry fill_entry_for_cpu() {
+  return best_for_cpu<FillEntry>(avx512::fill_entry, avx::fill_entry, movnti::fill_entry);
 }
 }  // namespace ntcopy
 
@@ -241,12 +251,20 @@ NTCOPY_UNINSTRUMENTED MemcpyEntry memcpy_entry_for_cpu() {
 extern "C" NTCOPY_UNINSTRUMENTED ntcopy::MemcpyEntry resolve_ntc_memcpy() {
   return ntcopy::memcpy_entry_for_cpu();
 }
+extern "C" NTCOPY_UNINSTRUMENTED ntcopy::FillEntry resolve_ntc_fill() {
+  return ntcopy::fill_entry_for_cpu();
+}
 extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags)
     __attribute__((ifunc("resolve_ntc_memcpy")));
+extern "C" int ntc_fill(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags)
+    __attribute__((ifunc("resolve_ntc_fill")));
 #undef NTCOPY_UNINSTRUMENTED
 #else
 extern "C" void* ntc_memcpy(void* dst, const void* src, size_t n, unsigned flags) {
   return generic::memcpy_entry(dst, src, n, flags);
+}
+extern "C" int ntc_fill(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
+  return generic::fill_entry(dst, tmpl, size, count, flags);
 }
 #endif
 

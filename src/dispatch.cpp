@@ -53,10 +53,10 @@ std::mutex g_switch_mutex;
 void activate(const KernelTable* t) {
   const std::lock_guard<std::mutex> lock(g_switch_mutex);
   const KernelTable* old = g_active_table.load(std::memory_order_relaxed);
-  if (old != nullptr && old != t) old->fast_copy_below->store(0, std::memory_order_relaxed);
+  if (old != nullptr && old != t) old->fast_path_below->store(0, std::memory_order_relaxed);
   g_active_table.store(t, std::memory_order_release);
-  t->fast_copy_below->store(
-      std::clamp(nt_threshold_after_init(), kMinStreamed, kMaxFastCopy), std::memory_order_relaxed);
+  t->fast_path_below->store(
+      std::clamp(nt_threshold_after_init(), kMinStreamed, kMaxFastPath), std::memory_order_relaxed);
 }
 
 // One line on stderr for each rejected environment value.

@@ -1,9 +1,10 @@
-// Each family's memcpy entry (kernels/kernel_table.h), called directly. The
-// library's objects are linked into this test, so the entries that the loader
-// did not bind ntc_memcpy to on this CPU run too. Checked: the bytes of the
-// fast path for every length through the family's own loop and past it, both
-// directions of overlap, errors, that only the active family's fast path is
-// open, and which entry the loader binds.
+// Each family's entries for ntc_memcpy and ntc_fill (kernels/kernel_table.h),
+// called directly. The library's objects are linked into this test, so the
+// entries that the loader did not bind on this CPU run too. Checked: the bytes
+// of the fast paths (copies of every length through the family's own loop and
+// past it, overlap both ways; fills of every template size up to 300 bytes and
+// several counts), the checked path behind them, errors, that only the active
+// family's fast path is open, and which entries the loader binds.
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -22,16 +23,20 @@ struct EntryOf {
   const char* family;
   const ntcopy::KernelTable* table;
   ntcopy::MemcpyEntry entry;
+  ntcopy::FillEntry fill;
 };
 
 const std::vector<EntryOf>& all_entries() {
   static const std::vector<EntryOf> all = {
 #if defined(NTCOPY_X86_64)
-      {"avx512", &ntcopy::avx512::kTable, ntcopy::avx512::memcpy_entry},
-      {"avx", &ntcopy::avx::kTable, ntcopy::avx::memcpy_entry},
-      {"movnti", &ntcopy::movnti::kTable, ntcopy::movnti::memcpy_entry},
+      {"avx512", &ntcopy::avx512::kTable, ntcopy::avx512::memcpy_entry,
+       ntcopy::avx512::fill_entry},
+      {"avx", &ntcopy::avx::kTable, ntcopy::avx::memcpy_entry, ntcopy::avx::fill_entry},
+      {"movnti", &ntcopy::movnti::kTable, ntcopy::movnti::memcpy_entry,
+       ntcopy::movnti::fill_entry},
 #endif
-      {"generic", &ntcopy::generic::kTable, ntcopy::generic::memcpy_entry},
+      {"generic", &ntcopy::generic::kTable, ntcopy::generic::memcpy_entry,
+       ntcopy::generic::fill_entry},
   };
   return all;
 }
@@ -47,10 +52,10 @@ const EntryOf& entry_of(std::string_view family) {
 void check_only_active_bound_open() {
   const std::string_view active = ntc_kernel();
   const std::size_t open =
-      std::clamp(ntc_nt_threshold(), ntcopy::kMinStreamed, ntcopy::kMaxFastCopy);
+      std::clamp(ntc_nt_threshold(), ntcopy::kMinStreamed, ntcopy::kMaxFastPath);
   for (const EntryOf& e : all_entries()) {
     INFO("active family ", std::string(active), ", bound of ", e.family);
-    CHECK(e.table->fast_copy_below->load() == (active == e.family ? open : 0));
+    CHECK(e.table->fast_path_below->load() == (active == e.family ? open : 0));
   }
 }
 
@@ -155,9 +160,93 @@ void family_entries(const char* fam) {
   }
 }
 
+// Fills through one fill entry: every template size 1..300 with several
+// counts and destination misalignments, the destination against a guard page
+// between canaries, compared with the reference loop. `sizes_step` thins the
+// sizes for the entries of inactive families.
+void fill_shapes(ntcopy::FillEntry entry, const char* fam, std::size_t sizes_step) {
+  Rng rng(0xe02);
+  constexpr std::size_t kCounts[] = {1, 2, 3, 5, 17, 64};
+  constexpr std::size_t kMaxSize = 300;
+  GuardedBuffer dbuf(kMaxSize * 64 + 64 + kPre);
+  std::vector<unsigned char> tmpl(kMaxSize), expect(kMaxSize * 64);
+  FailureBudget budget;
+  std::size_t calls = 0;
+  for (std::size_t size = 1; size <= kMaxSize && !budget.exhausted(); size += sizes_step) {
+    rng.fill_bytes(tmpl.data(), size, kCanary);
+    for (std::size_t count : kCounts) {
+      const std::size_t total = size * count, mis = (size * 7 + count) % 64;
+      GuardedDestination target(dbuf, total, mis);
+      reference_fill(expect.data(), tmpl.data(), size, count);
+      OpScope op("fill_entry", 0, size, count, target.dst());
+      ++calls;
+      const int rc = entry(target.dst(), tmpl.data(), size, count, 0);
+      const std::string what = rc == 0 ? target.problems(expect.data(), size) : "returned -1";
+      budget.report(std::string("fill_entry of ") + fam + " size=" + std::to_string(size) +
+                        " count=" + std::to_string(count) + " dst%64=" + std::to_string(mis),
+                    what);
+    }
+  }
+  MESSAGE(std::string(fam), ": ", calls, " fills through a fill entry checked");
+  CHECK(budget.failures == 0);
+}
+
+// What the fill entry hands to the checked path: a template inside the
+// destination (replicated as it was at entry), errors that write nothing.
+void fill_checked_cases(ntcopy::FillEntry entry) {
+  std::vector<unsigned char> buf(4096, kCanary), expect(4096, kCanary);
+  for (std::size_t i = 0; i < 100; ++i) buf[1000 + i] = static_cast<unsigned char>(i + 1);
+  // The template is bytes 1000..1099, inside the destination 950..950+100*20.
+  std::vector<unsigned char> tmpl(buf.begin() + 1000, buf.begin() + 1100);
+  expect = buf;
+  reference_fill(expect.data() + 950, tmpl.data(), 100, 20);
+  CHECK(entry(buf.data() + 950, buf.data() + 1000, 100, 20, 0) == 0);
+  CHECK(buf == expect);
+  // Overlap by one byte at either end of the destination; and just apart.
+  for (const long shift : {-99L, 2000L - 1, -100L, 2000L}) {
+    INFO("template at dst + ", shift);
+    for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 7 + 3);
+    unsigned char* dst = buf.data() + 1000;
+    const unsigned char* at = dst + shift;
+    tmpl.assign(at, at + 100);
+    expect = buf;
+    reference_fill(expect.data() + 1000, tmpl.data(), 100, 20);
+    CHECK(entry(dst, at, 100, 20, 0) == 0);
+    CHECK(buf == expect);
+  }
+
+  std::vector<unsigned char> dst(256, kCanary);
+  const unsigned char t[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  NTC_CHECK_FAILS(entry(nullptr, t, 8, 4, 0), -1, EINVAL);
+  NTC_CHECK_FAILS(entry(dst.data(), nullptr, 8, 4, 0), -1, EINVAL);
+  NTC_CHECK_FAILS(entry(dst.data(), t, 0, 4, 0), -1, EINVAL);
+  NTC_CHECK_FAILS(entry(dst.data(), t, 8, 4, 8), -1, EINVAL);
+  NTC_CHECK_FAILS(entry(dst.data(), t, 8, SIZE_MAX / 4, 0), -1, EOVERFLOW);
+  auto* top = reinterpret_cast<unsigned char*>(UINTPTR_MAX - 15);
+  NTC_CHECK_FAILS(entry(top, t, 8, 4, 0), -1, EOVERFLOW);
+  CHECK(entry(dst.data(), t, 8, 0, 0) == 0);  // count 0: nothing to write
+  CHECK(all_bytes(dst.data(), dst.size(), kCanary));
+}
+
+// With `fam` active: its own fill entry fills on the fast path; every other
+// family's, its bound closed, hands the same fills to the active table.
+void family_fill_entries(const char* fam) {
+  check_only_active_bound_open();
+  fill_shapes(entry_of(fam).fill, fam, 1);
+  fill_checked_cases(entry_of(fam).fill);
+  for (const EntryOf& e : all_entries()) {
+    if (std::string_view(e.family) == fam) continue;
+    INFO("the fill entry of ", std::string(e.family), ", not active");
+    fill_shapes(e.fill, e.family, 7);
+    fill_checked_cases(e.fill);
+  }
+}
+
 }  // namespace
 
 NTC_PER_FAMILY_TEST("memcpy entry: every length, overlap, errors", family_entries)
+NTC_PER_FAMILY_TEST("fill entry: template sizes 1-300, template inside dst, errors",
+                    family_fill_entries)
 
 TEST_CASE("memcpy entries: only the active family's fast path is open") {
   ntc_use_kernel("auto");
@@ -175,13 +264,15 @@ TEST_CASE("memcpy entries: only the active family's fast path is open") {
 }
 
 #if defined(NTCOPY_X86_64)
-TEST_CASE("ntc_memcpy is bound to the entry of the family auto selection picks") {
+TEST_CASE("ntc_memcpy and ntc_fill are bound to the entries of the family auto selection picks") {
   // libgcc's reading of the CPU (the loader's) against cpu_features' (the
   // library's), with no environment in between.
   const ntcopy::Family best = ntcopy::best_family(ntcopy::probe_cpu());
   const std::string_view name = ntcopy::family_name(best);
   INFO("auto selection without environment: ", std::string(name));
-  const bool bound_to_it = ntcopy::memcpy_entry_for_cpu() == entry_of(name).entry;
-  CHECK(bound_to_it);
+  const bool memcpy_bound_to_it = ntcopy::memcpy_entry_for_cpu() == entry_of(name).entry;
+  const bool fill_bound_to_it = ntcopy::fill_entry_for_cpu() == entry_of(name).fill;
+  CHECK(memcpy_bound_to_it);
+  CHECK(fill_bound_to_it);
 }
 #endif
