@@ -469,8 +469,8 @@ void* memcpy_entry(void* dst, const void* src, size_t n, unsigned flags) {
 
 int fill_entry(void* dst, const void* tmpl, size_t size, size_t count, unsigned flags) {
   // total = 0 (size or count 0) and an overflowing product take the checked
-  // path, which answers them. A template inside the destination does too: it
-  // must be copied aside first.
+  // path, which answers them. A template that overlaps the destination does
+  // too: it must be copied aside first.
   size_t total = 0;
   const bool overflow = __builtin_mul_overflow(size, count, &total);
   const auto d = reinterpret_cast<std::uintptr_t>(dst), t = reinterpret_cast<std::uintptr_t>(tmpl);
