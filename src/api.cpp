@@ -114,10 +114,10 @@ class TemplateAtEntry {
   return nullptr;
 }
 
-// The streaming side of ntc_memcpy, out of line so the regular path stays a
-// leaf without a stack frame.
-[[gnu::noinline]] void* copy_streaming(const KernelTable* table, void* dst, const void* src,
-                                       std::size_t n, unsigned flags) {
+// The streaming side of ntc_memcpy (memcpy_checked): overlapping ranges are
+// copied in non-overlapping steps.
+void* copy_streaming(const KernelTable* table, void* dst, const void* src, std::size_t n,
+                     unsigned flags) {
   auto* d = static_cast<unsigned char*>(dst);
   auto* s = static_cast<const unsigned char*>(src);
   const std::size_t distance =
