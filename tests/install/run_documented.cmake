@@ -20,8 +20,10 @@ execute_process(COMMAND ${DOC_CHECK} ${SOURCE_DIR} --extract run:install
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "README.md or docs/ lost the block marked <!-- run: install -->")
 endif()
-string(REPLACE "/tmp/x/lib/" "${PREFIX}/${LIBDIR}/" script "${script}")
-string(REPLACE "/tmp/x" "${PREFIX}" script "${script}")
+# Through a placeholder: PREFIX itself may lie under /tmp/x (a checkout there).
+string(REPLACE "/tmp/x/lib/" "@NTCOPY_PREFIX@/${LIBDIR}/" script "${script}")
+string(REPLACE "/tmp/x" "@NTCOPY_PREFIX@" script "${script}")
+string(REPLACE "@NTCOPY_PREFIX@" "${PREFIX}" script "${script}")
 file(WRITE ${WORK}/install.sh "${script}")
 
 # An example linked against a sanitized libntcopy needs the sanitizer runtime;
