@@ -36,23 +36,31 @@ double time_reps(F&& fn, size_t reps = 1) {
   return now_seconds() - t0;
 }
 
-// Times `reps` calls of each op, all ops once per round, in an order rotated
-// by `round` so that no op always runs first. Before each op, prime() runs
-// untimed to put the destination into the same state for every op (for small
-// ranges the cost of a streaming store depends on whether the line is
-// cached). Returns seconds per op, in argument order.
+// Runs each op once per round, in an order rotated by `round` so that no op
+// always runs first; each op times itself and returns seconds. Before each op,
+// prime() runs untimed to put the destination into the same state for every
+// op (for small ranges the cost of a streaming store depends on whether the
+// line is cached). Returns the ops' seconds, in argument order.
 template <class Prime, class... Ops>
-std::array<double, sizeof...(Ops)> time_rotated(size_t round, size_t reps, Prime&& prime,
-                                                Ops&&... ops) {
+std::array<double, sizeof...(Ops)> run_rotated(size_t round, Prime&& prime, Ops&&... ops) {
   constexpr size_t n = sizeof...(Ops);
   std::array<double, n> t{};
   for (size_t k = 0; k < n; ++k) {
     const size_t want = (round + k) % n;
     size_t i = 0;
     prime();
-    ((i++ == want ? static_cast<void>(t[want] = time_reps(ops, reps)) : static_cast<void>(0)), ...);
+    ((i++ == want ? static_cast<void>(t[want] = ops()) : static_cast<void>(0)), ...);
   }
   return t;
+}
+
+// run_rotated for ops that do not time themselves: `reps` calls of each.
+// Each op gets its own timed loop; where a call costs a few cycles, use one
+// out-of-line loop for all ops instead (see copy_bench.cpp).
+template <class Prime, class... Ops>
+std::array<double, sizeof...(Ops)> time_rotated(size_t round, size_t reps, Prime&& prime,
+                                                Ops&&... ops) {
+  return run_rotated(round, prime, [&] { return time_reps(ops, reps); }...);
 }
 
 // Per-round times of N interleaved ops.
