@@ -186,18 +186,64 @@ inline void move_bytes(u8* d, const u8* s, size_t n) {
   }
 }
 
+// Copies one line. Precondition: d is 64-byte aligned.
+template <Stores S>
+[[gnu::always_inline]] inline void copy_line(u8* d, const u8* s) {
+  for (size_t k = 0; k < kLine; k += Isa::kBlock) {
+    if constexpr (S == Stores::streaming)
+      Isa::stream_block(d + k, s + k);
+    else
+      Isa::store_block(d + k, s + k);
+  }
+}
+
+// How far ahead of a streaming copy its source is prefetched (non-temporal
+// hint), in bytes: on the development machine 256 MiB copies gained 3-5% over
+// the hardware prefetchers alone, whether 2 or 4 KiB ahead. A prefetch never
+// faults, so it may run past the source's end.
+constexpr std::ptrdiff_t kPrefetchAhead = 32 * kLine;
+
+template <Stores S>
+[[gnu::always_inline]] inline void prefetch_source(const u8* s, std::ptrdiff_t ahead) {
+  // Integer arithmetic: the address may lie outside the source object.
+  if constexpr (S == Stores::streaming)
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(s) + ahead),
+                       0, 0);
+}
+
 // Copies whole lines. Precondition: d is 64-byte aligned, n a multiple of 64.
 template <Stores S>
 inline void copy_lines(u8* d, const u8* s, size_t n) {
 #pragma GCC unroll 4
   for (; n != 0; n -= kLine, d += kLine, s += kLine) {
-    for (size_t k = 0; k < kLine; k += Isa::kBlock) {
-      if constexpr (S == Stores::streaming)
-        Isa::stream_block(d + k, s + k);
-      else
-        Isa::store_block(d + k, s + k);
-    }
+    prefetch_source<S>(s, kPrefetchAhead);
+    copy_line<S>(d, s);
   }
+}
+
+// As copy_lines, from the last line down.
+template <Stores S>
+inline void copy_lines_down(u8* d, const u8* s, size_t n) {
+#pragma GCC unroll 4
+  for (; n != 0; n -= kLine) {
+    prefetch_source<S>(s + n - kLine, -kPrefetchAhead);
+    copy_line<S>(d + n - kLine, s + n - kLine);
+  }
+}
+
+// True when a forward copy from s to d would load, again and again, bytes
+// whose address matches in its low 12 bits that of a store made shortly
+// before: d lies less than half a page past s, modulo 4 KiB. The CPU then
+// takes the load for one that may depend on the store and holds it back
+// ("4K aliasing"). Copying downward reverses the order: every such store
+// comes after the load. On the development machine, streaming 256 MiB forward
+// ran at 0.81-0.87 of glibc memcpy with d 1 to 511 bytes past s (mod 4 KiB),
+// and at 0.95-1.30 elsewhere; downward, at 0.94-1.02 of it there.
+inline bool forward_loads_trail_stores(const u8* d, const u8* s) {
+  constexpr std::uintptr_t kPage = 4096;
+  const auto ahead =
+      (reinterpret_cast<std::uintptr_t>(d) - reinterpret_cast<std::uintptr_t>(s)) & (kPage - 1);
+  return ahead != 0 && ahead < kPage / 2;
 }
 
 // Writes len bytes of the pattern that repeats `t` (size bytes) to d, starting
@@ -379,7 +425,10 @@ void copy_impl(u8* d, const u8* s, size_t n) {
   const size_t head = bytes_to_line(d);
   move_bytes(d, s, head);
   const size_t body = (n - head) & ~(kLine - 1);
-  copy_lines<Stores::streaming>(d + head, s + head, body);
+  if (forward_loads_trail_stores(d, s))
+    copy_lines_down<Stores::streaming>(d + head, s + head, body);
+  else
+    copy_lines<Stores::streaming>(d + head, s + head, body);
   move_bytes(d + head + body, s + head + body, n - head - body);
 }
 

@@ -137,6 +137,46 @@ void copy_large(const char* fam) {
   }
 }
 
+// Streaming copies with the destination at each distance past the source,
+// modulo 4 KiB, on both sides of where the kernels switch from copying the
+// body upward to copying it downward (d less than half a page past s). The
+// destination buffer is all canary but the copied range, checked whole.
+void copy_directions(const char* fam) {
+  Rng rng(0xc00);
+  constexpr std::size_t kPage = 4096;
+  constexpr std::size_t kAhead[] = {0, 1, 63, 64, 65, 1000, 2047, 2048, 2049, 4032, 4095};
+  constexpr std::size_t kLens[] = {64, 130, 4096 + 77, 70000 + 5};
+  constexpr std::size_t kMaxLen = 70000 + 5;
+  GuardedBuffer sbuf(kMaxLen + 64), dbuf(kMaxLen + 2 * kPage);
+  rng.fill_bytes(sbuf.begin(), sbuf.size(), kCanary);
+  std::vector<unsigned char> expect(dbuf.size());
+  FailureBudget budget;
+  unsigned variant = 0;
+  for (std::size_t n : kLens)
+    for (std::size_t ahead : kAhead) {
+      if (budget.exhausted()) break;
+      const unsigned char* src = sbuf.place(n, (++variant * 11) % 64);
+      // The highest dst with dst - src = ahead (mod 4 KiB) that leaves n bytes.
+      const auto lo = reinterpret_cast<std::uintptr_t>(dbuf.begin());
+      std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dbuf.end()) - n;
+      d -= (d - reinterpret_cast<std::uintptr_t>(src) - ahead) & (kPage - 1);
+      REQUIRE(d >= lo);
+      unsigned char* dst = reinterpret_cast<unsigned char*>(d);
+      std::memset(dbuf.begin(), kCanary, dbuf.size());
+      std::memcpy(expect.data(), dbuf.begin(), dbuf.size());
+      std::memcpy(expect.data() + (d - lo), src, n);
+      OpScope op("ntc_memcpy", NTC_F_NONTEMPORAL, n, 0, dst, src);
+      void* r = ntc_memcpy(dst, src, n, NTC_F_NONTEMPORAL);
+      const std::string what =
+          r == dst ? neighbourhood_mismatch(dbuf.begin(), expect.data(), dbuf.size(), dst)
+                   : std::string("did not return dst");
+      budget.report(std::string("ntc_memcpy of ") + fam + " NONTEMPORAL n=" + std::to_string(n) +
+                        " dst - src = " + std::to_string(ahead) + " (mod 4096)",
+                    what);
+    }
+  CHECK(budget.failures == 0);
+}
+
 // Overlapping ranges: dst = src + d (forward) and dst = src - d (backward).
 // The whole neighbourhood is compared with memmove's result.
 void overlap_case(const GuardedBuffer& buf, Rng& rng, const char* fam, std::size_t len,
@@ -205,6 +245,7 @@ void copy_overlap_large(const char* fam) {
 
 NTC_PER_FAMILY_TEST("copy matrix (n 0-4096 x src%64 x dst%64)", copy_matrix)
 NTC_PER_FAMILY_TEST("copy large random sizes", copy_large)
+NTC_PER_FAMILY_TEST("copy streaming upward and downward (dst - src mod 4 KiB)", copy_directions)
 NTC_PER_FAMILY_TEST("copy overlapping ranges", copy_overlap)
 NTC_PER_FAMILY_TEST("copy overlapping ranges large (64 MiB)", copy_overlap_large)
 
