@@ -193,7 +193,9 @@ inline void move_in_steps(u8* d, const u8* s, size_t n) {
 // memcpy_entry and in write_pattern's loop. The 64 to 128 byte class is marked
 // likely so that it stays on memcpy_entry's fall-through path (when GCC moved
 // it behind a taken jump, 64-byte copies ran at 0.88 of glibc memcpy).
-[[gnu::always_inline]] inline void move_bytes(u8* d, const u8* s, size_t n) {
+// Returns d, from memmove where that is called, so that a caller returning
+// it makes memmove a tail call.
+[[gnu::always_inline]] inline void* move_bytes(u8* d, const u8* s, size_t n) {
   constexpr size_t B = Isa::kBlock;
   if (n < B) {
     if (n != 0) move_below_block<B>(d, s, n);
@@ -206,8 +208,9 @@ inline void move_in_steps(u8* d, const u8* s, size_t n) {
   } else if (n <= kMaxOwnMove) {
     move_in_steps(d, s, n);
   } else {
-    std::memmove(d, s, n);
+    return std::memmove(d, s, n);
   }
+  return d;
 }
 
 // Copies one line. Precondition: d is 64-byte aligned.
@@ -519,8 +522,7 @@ inline bool fast_path_allowed(const void* a, const void* b, size_t n, size_t bel
 void* memcpy_entry(void* dst, const void* src, size_t n, unsigned flags) {
   if (fast_path_allowed(dst, src, n, g_fast_path_below.load(std::memory_order_relaxed), flags))
       [[likely]] {
-    move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
-    return dst;
+    return move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
   }
   return memcpy_checked(dst, src, n, flags);
 }
