@@ -143,7 +143,14 @@ void bench_copy(benchmark::State& st, const CopyVariant& v, size_t misalign, siz
 
 std::vector<size_t> copy_sizes(const Config& cfg) {
   const size_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
-  if (cfg.full) return powers_of_4(64, GiB);
+  if (cfg.full) {
+    // Every power of 2 up to 64 KiB, where the size classes of the copy
+    // loops change, then powers of 4.
+    std::vector<size_t> sizes;
+    for (size_t n = 64; n < 64 * KiB; n *= 2) sizes.push_back(n);
+    for (size_t n : powers_of_4(64 * KiB, GiB)) sizes.push_back(n);
+    return sizes;
+  }
   return {64, 4 * KiB, 256 * KiB, 16 * MiB, 256 * MiB};
 }
 
