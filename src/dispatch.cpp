@@ -6,6 +6,7 @@
 #include "dispatch.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -58,6 +59,15 @@ void activate(const KernelTable* t) {
   t->fast_path_below->store(
       std::clamp(nt_threshold_after_init(), kMinStreamed, kMaxFastPath), std::memory_order_relaxed);
 }
+
+// fork() copies the lock in whatever state it is in, but only the calling
+// thread: a child forked while another thread was switching families would
+// find the lock held by a thread it does not have, and hang in its first
+// ntc_use_kernel. So fork waits for a switch in progress and holds the lock
+// across the fork; parent and child each release their copy (in the child,
+// the forking thread is the one that took it).
+void hold_switch_lock_across_fork() { g_switch_mutex.lock(); }
+void release_switch_lock_after_fork() { g_switch_mutex.unlock(); }
 
 // One line on stderr for each rejected environment value.
 void warn(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
@@ -113,6 +123,10 @@ class NtcopyVariables {
 };
 
 void initialize_once(bool from_own_constructor) {
+  // Before the first activate(). Unregistered by glibc if the library is
+  // unloaded.
+  pthread_atfork(hold_switch_lock_across_fork, release_switch_lock_after_fork,
+                 release_switch_lock_after_fork);
   const NtcopyVariables variables(from_own_constructor);
   const Selection s = make_selection(probe_cpu(), variables.get());
   for (const std::string& line : s.warnings) warn(line);
