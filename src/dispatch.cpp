@@ -123,10 +123,6 @@ class NtcopyVariables {
 };
 
 void initialize_once(bool from_own_constructor) {
-  // Before the first activate(). Unregistered by glibc if the library is
-  // unloaded.
-  pthread_atfork(hold_switch_lock_across_fork, release_switch_lock_after_fork,
-                 release_switch_lock_after_fork);
   const NtcopyVariables variables(from_own_constructor);
   const Selection s = make_selection(probe_cpu(), variables.get());
   for (const std::string& line : s.warnings) warn(line);
@@ -143,7 +139,14 @@ const KernelTable* initialize(bool from_own_constructor) {
 // Runs when the library is loaded; a call that arrives earlier (from another
 // library's constructor or the executable's .preinit_array) initialises
 // through active_table() instead.
-__attribute__((constructor)) void initialize_at_load() { initialize(true); }
+// It also registers the fork handlers, once per load (glibc drops them when
+// the library is unloaded): here rather than in initialize_once, which a child
+// forked during another thread's first call would run again.
+__attribute__((constructor)) void initialize_at_load() {
+  pthread_atfork(hold_switch_lock_across_fork, release_switch_lock_after_fork,
+                 release_switch_lock_after_fork);
+  initialize(true);
+}
 
 }  // namespace
 
