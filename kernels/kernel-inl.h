@@ -505,8 +505,7 @@ void fill_patched(u8* dst, const u8* tmpl, size_t size, size_t count, ntc_patch_
 }
 
 void* move(void* dst, const void* src, size_t n) {
-  move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
-  return dst;
+  return move_bytes(static_cast<u8*>(dst), static_cast<const u8*>(src), n);
 }
 
 void copy_streaming(u8* dst, const u8* src, size_t n) { copy_impl<Stores::streaming>(dst, src, n); }
