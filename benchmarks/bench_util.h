@@ -54,15 +54,6 @@ std::array<double, sizeof...(Ops)> run_rotated(size_t round, Prime&& prime, Ops&
   return t;
 }
 
-// run_rotated for ops that do not time themselves: `reps` calls of each.
-// Each op gets its own timed loop; where a call costs a few cycles, use one
-// out-of-line loop for all ops instead (see copy_bench.cpp).
-template <class Prime, class... Ops>
-std::array<double, sizeof...(Ops)> time_rotated(size_t round, size_t reps, Prime&& prime,
-                                                Ops&&... ops) {
-  return run_rotated(round, prime, [&] { return time_reps(ops, reps); }...);
-}
-
 // Per-round times of N interleaved ops.
 template <size_t N>
 class Rounds {

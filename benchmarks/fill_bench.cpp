@@ -83,22 +83,47 @@ void report_fill(benchmark::State& st, const bench::Rounds<3>& r, size_t sample_
   st.counters["vs_store_loop"] = median(bench::ratios(r.of(kStore), r.of(kVariant)));
 }
 
+// One timed op of a small-total point: the variant or a bare loop over the job.
+struct FillCall {
+  void (*run)(const FillCall&);
+  const FillVariant* variant;
+  const FillJob* job;
+  bare::PatternLoop loop;  // the bare loop's ops only
+};
+[[gnu::noinline]] void call_variant(const FillCall& c) { run_variant(*c.variant, *c.job); }
+[[gnu::noinline]] void call_bare_loop(const FillCall& c) {
+  c.loop(c.job->dst, c.job->bytes(), ceiling_pattern());
+}
+
+// Seconds for `reps` runs of c. The variant and both bare loops are timed by
+// this one loop, so they differ only in the function called (a loop of its own
+// per op biased the copy sweep by up to a quarter at 64 bytes: copy_bench.cpp).
+// noipa: no clone of the loop specialised for one op.
+[[gnu::noipa]] double time_fill_calls(const FillCall& c, size_t reps) {
+  const double t0 = bench::now_seconds();
+  for (size_t r = 0; r < reps; ++r) c.run(c);
+  return bench::now_seconds() - t0;
+}
+
 void bench_fill(benchmark::State& st, const FillVariant& v, size_t size, size_t total) {
   const FillJob job{fill_destination(), template_of(size), size, total / size};
   const size_t bytes = job.bytes(), reps = reps_for(bytes);
-  const unsigned char* pattern = ceiling_pattern();
   KernelScope scope(v.peer ? "auto" : v.name);
+  const FillCall variant{call_variant, &v, &job, nullptr},
+      stream{call_bare_loop, nullptr, &job, ceiling_loops().stream},
+      store{call_bare_loop, nullptr, &job, ceiling_loops().store};
   bench::Rounds<3> rounds;
   const bool prime = primes_destination(bytes);
   size_t round = 0;
   for (auto _ : st) {
-    const auto t = bench::time_rotated(
-        round++, reps,
+    const auto t = bench::run_rotated(
+        round++,
         [&] {
-          if (prime) ceiling_loops().store(job.dst, bytes, pattern);
+          if (prime) call_bare_loop(store);
         },
-        [&] { run_variant(v, job); }, [&] { ceiling_loops().stream(job.dst, bytes, pattern); },
-        [&] { ceiling_loops().store(job.dst, bytes, pattern); });
+        [&] { return time_fill_calls(variant, reps); },
+        [&] { return time_fill_calls(stream, reps); },
+        [&] { return time_fill_calls(store, reps); });
     st.SetIterationTime(t[kVariant]);
     rounds.add(t);
   }
