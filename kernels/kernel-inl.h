@@ -26,6 +26,7 @@
 #endif
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -49,8 +50,15 @@ constexpr size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 constexpr size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 // a % m without the division when a < m, the common case here (a < 64).
 inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
-// The largest power of two dividing size, at most 64: gcd(size, 64).
-inline size_t gcd_with_line(size_t size) { return min_size(size & (~size + 1), kLine); }
+// lcm(size, 64) for size >= 1: the shortest period of a fill that keeps every
+// line aligned. gcd(size, 64) is a power of two, so size / gcd is a shift: a
+// 64-bit divide on every call cost 1 to 2 ns of a 4 KiB fill on the
+// development machine.
+inline size_t lcm_with_line(size_t size) {
+  constexpr int kLineShift = std::countr_zero(kLine);
+  const int gcd_shift = std::countr_zero(size) < kLineShift ? std::countr_zero(size) : kLineShift;
+  return (size >> gcd_shift) * kLine;
+}
 
 // N bytes as one GCC vector, unaligned (a class typedef: GCC drops these
 // attributes from alias templates).
@@ -387,7 +395,7 @@ void store_body_from_registers(u8* d, size_t n, const u8* run, size_t size, size
 template <Stores S>
 void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   const size_t total = size * count;
-  const size_t aligned_unit = size / gcd_with_line(size) * kLine;
+  const size_t aligned_unit = lcm_with_line(size);
   // A short fill, or a regular-store fill no longer than two periods of the
   // image it would need: writing the pattern in place is cheaper.
   if (total < kMinStreamed ||
