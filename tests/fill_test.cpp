@@ -1,8 +1,10 @@
 // ntc_fill: the size x misalignment x count matrix, large streaming fills and
 // templates that overlap the destination, for every kernel family.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
+#include "guard/guard_util.h"
 #include "test_util.h"
 
 using namespace ntc_test;
@@ -212,11 +214,75 @@ void fill_templates(const char* fam) {
   CHECK(variant > 0);
 }
 
+void leave_staged_elements(void*, std::size_t, std::size_t, std::size_t, void*) {}
+
+// Templates larger than the guard-page matrix's (up to 512 bytes, tests/guard)
+// are read where they lie too: copied from in place, and loaded into images.
+// Each lies read-only against a guard page, first ending at one, then
+// starting right after one, so a read past either end or a store into it
+// faults. ntc_fill and ntc_fill_patched, every store choice.
+void fill_large_template_bounds(const char* fam) {
+  Rng rng(0x500);
+  constexpr std::size_t kSizes[] = {513, 1000, 1600, 4096, 4097, 8192, 8193, 12345, 20000};
+  constexpr std::size_t kCounts[] = {1, 2, 3, 7, 40};
+  constexpr std::size_t kMaxSize = 20000;
+  ntc_guard::FencedRegion region(kMaxSize);
+  std::vector<unsigned char> dst_buf(kMaxSize * 40 + 64), ref(kMaxSize * 40);
+  FailureBudget budget;
+  std::size_t calls = 0;
+  for (std::size_t size : kSizes) {
+    for (const bool at_end : {true, false}) {
+      region.protect(PROT_READ | PROT_WRITE);
+      unsigned char* tmpl = at_end ? region.end() - size : region.begin();
+      rng.fill_bytes(tmpl, size, kCanary);
+      region.protect(PROT_READ);
+      for (std::size_t count : kCounts) {
+        reference_fill(ref.data(), tmpl, size, count);
+        const std::size_t total = size * count;
+        for (unsigned flags : {0u, NTC_F_TEMPORAL, NTC_F_NONTEMPORAL}) {
+          for (const bool patched : {false, true}) {
+            // dst % 64 == 0 lets an aligned template be read in place.
+            const std::size_t m = patched ? (size * 7 + count) % 64 : 0;
+            unsigned char* dst = dst_buf.data() + m;
+            std::memset(dst, kCanary, total);
+            const FillCase c{fam, flags, size, count, m};
+            errno = 0;
+            int rc;
+            {
+              OpScope op(patched ? "ntc_fill_patched" : "ntc_fill", flags, size, count, dst, tmpl);
+              rc = patched ? ntc_fill_patched(dst, tmpl, size, count, leave_staged_elements,
+                                              nullptr, flags)
+                           : ntc_fill(dst, tmpl, size, count, flags);
+            }
+            ++calls;
+            std::string what;
+            if (rc != 0) {
+              what = "returned " + std::to_string(rc) + " errno=" + std::to_string(errno);
+            } else if (const std::size_t d = first_diff(dst, ref.data(), total); d != total) {
+              what = "dst[" + std::to_string(d) + "]=" + std::to_string(dst[d]) + ", expected " +
+                     std::to_string(ref[d]);
+            }
+            budget.report(std::string(patched ? "ntc_fill_patched " : "ntc_fill ") + describe(c) +
+                              (at_end ? ", tmpl ending at a guard page"
+                                      : ", tmpl starting right after one"),
+                          what);
+            if (budget.exhausted()) return;
+          }
+        }
+      }
+    }
+  }
+  MESSAGE(std::string(fam), ": ", calls, " fills of fenced templates checked");
+  CHECK(budget.failures == 0);
+}
+
 }  // namespace
 
 NTC_PER_FAMILY_TEST("fill matrix (sizes 1-256 x dst%64 x counts)", fill_matrix)
 NTC_PER_FAMILY_TEST("fill large (64 MiB)", fill_large)
 NTC_PER_FAMILY_TEST("fill large templates and templates overlapping dst", fill_templates)
+NTC_PER_FAMILY_TEST("fill reads only the template, large ones (guard pages on both sides)",
+                    fill_large_template_bounds)
 
 TEST_CASE("fill count 0 is a no-op") {
   unsigned char tmpl[16];
