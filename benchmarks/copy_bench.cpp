@@ -31,7 +31,7 @@ struct CopyVariant {
 };
 
 // One out-of-line function per kind, each a tail call of the library, all
-// timed by the same loop (time_copies).
+// timed by the same loop (bench::time_calls).
 using CopyFn = void* (*)(const CopyJob&);
 [[gnu::noinline]] void* copy_ntcopy(const CopyJob& j) { return ntc_memcpy(j.dst, j.src, j.n, 0); }
 [[gnu::noinline]] void* copy_glibc(const CopyJob& j) {
@@ -52,18 +52,6 @@ CopyFn copy_fn(CopyKind kind) {
     case CopyKind::pmem_default: return copy_pmem_default;
   }
   return nullptr;
-}
-
-// Seconds for `reps` copies through f. Every variant and glibc's reference
-// are timed by this one loop, so they differ only in the function called: with
-// a loop of their own each (one lambda per op), glibc memcpy timed in the
-// tested op's loop ran at 0.75 of itself in the reference op's loop at 64
-// bytes, and at 0.84-0.88 at 256 bytes, on the development machine. noipa: no
-// clone of the loop specialised for a constant f.
-[[gnu::noipa]] double time_copies(CopyFn f, const CopyJob& j, size_t reps) {
-  const double t0 = bench::now_seconds();
-  for (size_t r = 0; r < reps; ++r) f(j);
-  return bench::now_seconds() - t0;
 }
 
 // Copies once; false when the call did not return dst.
@@ -124,8 +112,8 @@ void bench_copy(benchmark::State& st, const CopyVariant& v, size_t misalign, siz
         [&] {
           if (prime) std::memset(job.dst, 0x11, n);
         },
-        [&] { return time_copies(tested, job, reps); },
-        [&] { return time_copies(reference, job, reps); });
+        [&] { return bench::time_calls(tested, job, reps); },
+        [&] { return bench::time_calls(reference, job, reps); });
     st.SetIterationTime(t[0]);
     r.add(t);
   }

@@ -95,16 +95,6 @@ struct FillCall {
   c.loop(c.job->dst, c.job->bytes(), ceiling_pattern());
 }
 
-// Seconds for `reps` runs of c. The variant and both bare loops are timed by
-// this one loop, so they differ only in the function called (a loop of its own
-// per op biased the copy sweep by up to a quarter at 64 bytes: copy_bench.cpp).
-// noipa: no clone of the loop specialised for one op.
-[[gnu::noipa]] double time_fill_calls(const FillCall& c, size_t reps) {
-  const double t0 = bench::now_seconds();
-  for (size_t r = 0; r < reps; ++r) c.run(c);
-  return bench::now_seconds() - t0;
-}
-
 void bench_fill(benchmark::State& st, const FillVariant& v, size_t size, size_t total) {
   const FillJob job{fill_destination(), template_of(size), size, total / size};
   const size_t bytes = job.bytes(), reps = reps_for(bytes);
@@ -121,9 +111,9 @@ void bench_fill(benchmark::State& st, const FillVariant& v, size_t size, size_t 
         [&] {
           if (prime) call_bare_loop(store);
         },
-        [&] { return time_fill_calls(variant, reps); },
-        [&] { return time_fill_calls(stream, reps); },
-        [&] { return time_fill_calls(store, reps); });
+        [&] { return bench::time_calls(variant.run, variant, reps); },
+        [&] { return bench::time_calls(stream.run, stream, reps); },
+        [&] { return bench::time_calls(store.run, store, reps); });
     st.SetIterationTime(t[kVariant]);
     rounds.add(t);
   }
