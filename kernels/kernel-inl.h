@@ -19,7 +19,10 @@
 // A fill's body is copied from a cache-resident periodic source: a pre-rotated
 // image of the repeating pattern (so the inner loop is straight loads from L1
 // and stores, no per-element work), or for templates larger than the image,
-// the template itself.
+// the template itself. Templates whose copies tile a vector (1 to 8 bytes, or
+// up to the vector's width at a destination aligned to their size) need no
+// source: with regular stores they fill as memset does, from one register
+// (fill_repeated).
 
 #ifndef NTCOPY_ISA
 #error "define NTCOPY_ISA before including kernel-inl.h"
@@ -29,6 +32,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "kernel_table.h"
 
@@ -296,6 +300,151 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
   }
 }
 
+// ---- Templates whose copies tile a vector: 1, 2, 4 or 8 bytes at any
+// destination, and 16 bytes up to a vector's width at a destination aligned
+// to their size. A fill with one is a memset of a vector: the register is
+// built from the template with shuffles, not loaded from an image in memory.
+// (write_pattern builds the image of a short template as a chain of copies,
+// each loading what the last one stored: 64-byte fills of a 4-byte template
+// took 14 times as long as memset on the development machine.)
+
+// Whether fill_repeated can fill with `size`-byte templates from d.
+inline bool tiles_vector(const u8* d, size_t size) {
+  return (size & (size - 1)) == 0 && size <= Isa::kBlock &&
+         (size <= 8 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0);
+}
+
+template <size_t N>
+struct Vector {
+  typedef u8 type __attribute__((vector_size(N)));
+};
+using Block = typename Vector<Isa::kBlock>::type;
+
+// x twice over. (I... = 0 .. N-1.)
+template <size_t N, size_t... I>
+[[gnu::always_inline]] inline typename Vector<2 * N>::type doubled(typename Vector<N>::type x,
+                                                                   std::index_sequence<I...>) {
+  return __builtin_shufflevector(x, x, I..., I...);
+}
+
+// x repeated to a whole block. Precondition: N divides kBlock.
+template <size_t N>
+[[gnu::always_inline]] inline Block repeated(typename Vector<N>::type x) {
+  if constexpr (N == Isa::kBlock)
+    return x;
+  else
+    return repeated<2 * N>(doubled<N>(x, std::make_index_sequence<N>{}));
+}
+
+// The first N bytes of a block. (I... = 0 .. N-1.)
+template <size_t N, size_t... I>
+[[gnu::always_inline]] inline typename Vector<N>::type first_bytes(Block v,
+                                                                   std::index_sequence<I...>) {
+  return __builtin_shufflevector(v, v, I...);
+}
+
+// Stores the first N bytes of v at p, unaligned.
+template <size_t N>
+[[gnu::always_inline]] inline void store_first(u8* p, Block v) {
+  if constexpr (N == Isa::kBlock) {
+    std::memcpy(p, &v, N);
+  } else if constexpr (N == 1) {
+    *p = v[0];
+  } else {
+    const auto part = first_bytes<N>(v, std::make_index_sequence<N>{});
+    std::memcpy(p, &part, N);
+  }
+}
+
+// A template of 1, 2, 4 or 8 bytes repeated to 8: byte k is byte k mod size.
+inline std::uint64_t repeat_to_8_bytes(const u8* t, size_t size) {
+  switch (size) {
+    case 1: return 0x0101010101010101u * t[0];
+    case 2: {
+      std::uint16_t x;
+      std::memcpy(&x, t, 2);
+      return 0x0001000100010001u * x;
+    }
+    case 4: {
+      std::uint32_t x;
+      std::memcpy(&x, t, 4);
+      return 0x0000000100000001u * x;
+    }
+    default: {
+      std::uint64_t x;
+      std::memcpy(&x, t, 8);
+      return x;
+    }
+  }
+}
+
+// The N-byte template at t, repeated to a block.
+template <size_t N>
+inline Block load_repeated(const u8* t) {
+  typename Vector<N>::type x;
+  std::memcpy(&x, t, N);
+  return repeated<N>(x);
+}
+
+// The pattern as a block that starts at byte `phase` of the template.
+// Precondition: tiles_vector(d, size) for some d, and phase == 0 unless
+// size <= 8.
+inline Block pattern_block(const u8* t, size_t size, size_t phase) {
+  if (size <= 8) {
+    // Moves the bytes `phase` places toward the start of memory: toward the
+    // low end of the integer on a little-endian target.
+    const int bits = static_cast<int>(8 * phase);
+    const std::uint64_t x8 = repeat_to_8_bytes(t, size);
+    const std::uint64_t from_phase =
+        std::endian::native == std::endian::little ? std::rotr(x8, bits) : std::rotl(x8, bits);
+    return repeated<8>(std::bit_cast<typename Vector<8>::type>(from_phase));
+  }
+  if constexpr (Isa::kBlock >= 64)
+    if (size == 64) return load_repeated<64>(t);
+  if constexpr (Isa::kBlock >= 32)
+    if (size == 32) return load_repeated<32>(t);
+  return load_repeated<16>(t);
+}
+
+// Below N bytes: halving head-and-tail stores of v. Precondition:
+// 1 <= n < 2 * N, and n a multiple of the template's size (then so is N when
+// n >= N, and both stores start at a multiple of it: phase 0).
+template <size_t N>
+inline void store_pattern_below(u8* d, size_t n, Block v) {
+  if constexpr (N >= 2) {
+    if (n >= N) {
+      store_first<N>(d, v);
+      store_first<N>(d + n - N, v);
+      return;
+    }
+    return store_pattern_below<N / 2>(d, n, v);
+  } else {
+    store_first<1>(d, v);
+  }
+}
+
+// Fills [d, d + n) with copies of the template t, regular stores.
+// Precondition: tiles_vector(d, size), n a multiple of size, t outside
+// [d, d + n).
+void fill_repeated(u8* d, const u8* t, size_t size, size_t n) {
+  constexpr size_t B = Isa::kBlock;
+  const Block v = pattern_block(t, size, 0);
+  if (n < B) {
+    if (n != 0) store_pattern_below<B / 2>(d, n, v);
+    return;
+  }
+  // A block at each end, unaligned, both at phase 0 (n and B are multiples
+  // of size); aligned blocks between them, at the phase of the first block
+  // boundary past d (0 unless size <= 8: d is then aligned to size).
+  store_first<B>(d, v);
+  u8* const last = d + n - B;
+  u8* p = d + B - (reinterpret_cast<std::uintptr_t>(d) & (B - 1));  // in (d, d + B]
+  const Block w = pattern_block(t, size, static_cast<size_t>(p - d) & (size - 1));
+#pragma GCC unroll 4
+  for (; p < last; p += B) *reinterpret_cast<typename Aligned<B>::type*>(p) = w;
+  store_first<B>(last, v);
+}
+
 // Writes `len` bytes of the pattern starting at `phase` to image, which is
 // 64-aligned. `unit` is a multiple of size: the first unit is written from the
 // template, the rest repeats it, by whole lines when unit is a multiple of 64.
@@ -391,18 +540,13 @@ void store_body_from_registers(u8* d, size_t n, const u8* run, size_t size, size
   store_lines_from_registers<L>(d, n, run, size, phase);
 }
 
-// Fills [dst, dst + size*count) with copies of tmpl. tmpl must not overlap it.
+// Fills [dst, dst + total) with copies of tmpl (total a multiple of size):
+// head, body and tail (see the top of this file). tmpl must not overlap it.
+// Not inlined: its frame holds the image (8 KiB), which fill_impl's short
+// paths should not pay for.
 template <Stores S>
-void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
-  const size_t total = size * count;
+[[gnu::noinline]] void fill_head_body_tail(u8* dst, const u8* tmpl, size_t size, size_t total) {
   const size_t aligned_unit = lcm_with_line(size);
-  // A short fill, or a regular-store fill no longer than two periods of the
-  // image it would need: writing the pattern in place is cheaper.
-  if (total < kMinStreamed ||
-      (S == Stores::regular && total <= 2 * min_size(aligned_unit, kImageCap))) {
-    write_pattern(dst, tmpl, size, 0, total);
-    return;
-  }
   const size_t head = bytes_to_line(dst);  // < 64 < total
   if (head != 0) write_pattern(dst, tmpl, size, 0, head);  // a call saved per aligned fill
   u8* const body = dst + head;
@@ -455,6 +599,21 @@ void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
     copy_periodic<S>(body, body_bytes, PeriodicSource{tmpl, size, size, body_phase});
   }
   if (tail != 0) write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
+}
+
+// Fills [dst, dst + size*count) with copies of tmpl. tmpl must not overlap it.
+template <Stores S>
+void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
+  const size_t total = size * count;
+  if (tiles_vector(dst, size) && (S == Stores::regular || total < kMinStreamed))
+    fill_repeated(dst, tmpl, size, total);
+  else if (total < kMinStreamed ||
+           (S == Stores::regular && total <= 2 * min_size(lcm_with_line(size), kImageCap)))
+    // A short fill, or a regular-store fill no longer than two periods of the
+    // image it would need: writing the pattern in place is cheaper.
+    write_pattern(dst, tmpl, size, 0, total);
+  else
+    fill_head_body_tail<S>(dst, tmpl, size, total);
 }
 
 // Copies n bytes; the ranges must not overlap.
