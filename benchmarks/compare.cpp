@@ -1,9 +1,10 @@
 // ntcopy-compare: ntcopy side by side with the bare loops and glibc, in one
 // run, interleaved, medians. Every variant is verified once after timing.
 //
-//   ntcopy-compare [fill-big|fill-cache|copy|crossover|all] [--reps N]
+//   ntcopy-compare [fill-big|fill-cache|fill-short|copy|crossover|all] [--reps N]
 #include <ntcopy/ntcopy.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -118,6 +119,74 @@ void fill_cache() {
   }
 }
 
+// Short fills of templates whose copies tile a vector, against what a program
+// writes instead for the same bytes: memset for a 1-byte template, std::fill_n
+// over a value of the template's size for the others. Each op is one
+// out-of-line call, and one loop (bench::time_calls) times them all, so they
+// differ only in the function called: at these sizes a loop per op moves the
+// ratio more than the ops differ.
+struct ShortFill {
+  unsigned char* dst;
+  const unsigned char* tmpl;
+  size_t size, count;
+};
+using ShortFillFn = int (*)(const ShortFill&);
+
+[[gnu::noinline]] int short_ntc_fill(const ShortFill& j) {
+  return ntc_fill(j.dst, j.tmpl, j.size, j.count, 0);
+}
+[[gnu::noinline]] int short_memset(const ShortFill& j) {
+  std::memset(j.dst, j.tmpl[0], j.count);
+  return 0;
+}
+template <size_t N>
+struct Value {
+  unsigned char bytes[N];
+};
+template <size_t N>
+[[gnu::noinline]] int short_fill_n(const ShortFill& j) {
+  Value<N> v;
+  std::memcpy(&v, j.tmpl, N);
+  std::fill_n(reinterpret_cast<Value<N>*>(j.dst), j.count, v);
+  return 0;
+}
+
+void fill_short() {
+  std::printf("\n## Short fills, ntc_fill (auto: %s, flags 0) vs memset (1-byte template) or "
+              "std::fill_n\n",
+              ntc_kernel());
+  std::printf("%-9s %-9s %12s %12s %8s\n", "template", "total", "ntcopy ns", "peer ns", "ratio");
+  struct Peer {
+    size_t size;
+    ShortFillFn fn;
+  };
+  const Peer peers[] = {{1, short_memset}, {8, short_fill_n<8>}, {16, short_fill_n<16>},
+                        {64, short_fill_n<64>}};
+  Buffer dst(4096 + 4096);
+  for (size_t total : {64, 256, 1024, 4096})
+    for (const Peer& p : peers) {
+      const auto tmpl = bench::nonzero_bytes(p.size, total + p.size);
+      const ShortFill job{dst.data(), tmpl.data(), p.size, total / p.size};
+      const size_t calls = std::max<size_t>(1, (size_t{4} << 20) / total);
+      std::vector<double> ours, theirs, ratio;
+      for (int r = 0; r < g_reps; ++r) {
+        const double a = bench::time_calls(short_ntc_fill, job, calls);
+        const double b = bench::time_calls(p.fn, job, calls);
+        ours.push_back(a / calls);
+        theirs.push_back(b / calls);
+        ratio.push_back(b / a);
+      }
+      p.fn(job);
+      check(bench::holds_copies(job.dst, job.tmpl, p.size, job.count),
+            "peer for size " + std::to_string(p.size));
+      short_ntc_fill(job);
+      check(bench::holds_copies(job.dst, job.tmpl, p.size, job.count),
+            "ntc_fill size " + std::to_string(p.size) + " total " + std::to_string(total));
+      std::printf("%-9zu %-9s %12.1f %12.1f %8.3f\n", p.size, bench::human_bytes(total).c_str(),
+                  median(ours) * 1e9, median(theirs) * 1e9, median(ratio));
+    }
+}
+
 void copy() {
   std::printf("\n## Copy, ntc_memcpy (auto: %s, flags 0) vs glibc memcpy\n", ntc_kernel());
   std::printf("%-9s %12s %12s %8s\n", "bytes", "ntcopy GB/s", "glibc GB/s", "ratio");
@@ -180,6 +249,7 @@ int main(int argc, char** argv) {
               ntc_kernel(), ntc_nt_threshold(), g_reps);
   if (mode == "fill-big" || mode == "all") fill_big();
   if (mode == "fill-cache" || mode == "all") fill_cache();
+  if (mode == "fill-short" || mode == "all") fill_short();
   if (mode == "copy" || mode == "all") copy();
   if (mode == "crossover" || mode == "all") crossover();
   if (g_failures) std::printf("\n%d verification failures\n", g_failures);
