@@ -318,7 +318,6 @@ template <size_t N>
 struct Vector {
   typedef u8 type __attribute__((vector_size(N)));
 };
-using Block = typename Vector<Isa::kBlock>::type;
 
 // x twice over. (I... = 0 .. N-1.)
 template <size_t N, size_t... I>
@@ -327,33 +326,13 @@ template <size_t N, size_t... I>
   return __builtin_shufflevector(x, x, I..., I...);
 }
 
-// x repeated to a whole block. Precondition: N divides kBlock.
-template <size_t N>
-[[gnu::always_inline]] inline Block repeated(typename Vector<N>::type x) {
-  if constexpr (N == Isa::kBlock)
+// x repeated to W bytes. Precondition: N divides W.
+template <size_t N, size_t W>
+[[gnu::always_inline]] inline typename Vector<W>::type repeated(typename Vector<N>::type x) {
+  if constexpr (N == W)
     return x;
   else
-    return repeated<2 * N>(doubled<N>(x, std::make_index_sequence<N>{}));
-}
-
-// The first N bytes of a block. (I... = 0 .. N-1.)
-template <size_t N, size_t... I>
-[[gnu::always_inline]] inline typename Vector<N>::type first_bytes(Block v,
-                                                                   std::index_sequence<I...>) {
-  return __builtin_shufflevector(v, v, I...);
-}
-
-// Stores the first N bytes of v at p, unaligned.
-template <size_t N>
-[[gnu::always_inline]] inline void store_first(u8* p, Block v) {
-  if constexpr (N == Isa::kBlock) {
-    std::memcpy(p, &v, N);
-  } else if constexpr (N == 1) {
-    *p = v[0];
-  } else {
-    const auto part = first_bytes<N>(v, std::make_index_sequence<N>{});
-    std::memcpy(p, &part, N);
-  }
+    return repeated<2 * N, W>(doubled<N>(x, std::make_index_sequence<N>{}));
 }
 
 // A template of 1, 2, 4 or 8 bytes repeated to 8: byte k is byte k mod size.
@@ -378,48 +357,53 @@ inline std::uint64_t repeat_to_8_bytes(const u8* t, size_t size) {
   }
 }
 
-// The N-byte template at t, repeated to a block.
-template <size_t N>
-inline Block load_repeated(const u8* t) {
+// The N-byte template at t, repeated to W bytes.
+template <size_t N, size_t W>
+inline typename Vector<W>::type load_repeated(const u8* t) {
   typename Vector<N>::type x;
   std::memcpy(&x, t, N);
-  return repeated<N>(x);
+  return repeated<N, W>(x);
 }
 
-// The pattern as a block that starts at byte `phase` of the template.
-// Precondition: tiles_vector(d, size) for some d, and phase == 0 unless
-// size <= 8.
-inline Block pattern_block(const u8* t, size_t size, size_t phase) {
+// W bytes of the pattern (W >= 8), starting at byte `phase` of the template.
+// Precondition: size a power of two up to W, and phase == 0 unless size <= 8.
+template <size_t W>
+inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t phase) {
   if (size <= 8) {
-    // Moves the bytes `phase` places toward the start of memory: toward the
+    // The bytes move `phase` places toward the start of memory: toward the
     // low end of the integer on a little-endian target.
     const int bits = static_cast<int>(8 * phase);
     const std::uint64_t x8 = repeat_to_8_bytes(t, size);
     const std::uint64_t from_phase =
         std::endian::native == std::endian::little ? std::rotr(x8, bits) : std::rotl(x8, bits);
-    return repeated<8>(std::bit_cast<typename Vector<8>::type>(from_phase));
+    return repeated<8, W>(std::bit_cast<typename Vector<8>::type>(from_phase));
   }
-  if constexpr (Isa::kBlock >= 64)
-    if (size == 64) return load_repeated<64>(t);
-  if constexpr (Isa::kBlock >= 32)
-    if (size == 32) return load_repeated<32>(t);
-  return load_repeated<16>(t);
+  if constexpr (W >= 64)
+    if (size == 64) return load_repeated<64, W>(t);
+  if constexpr (W >= 32)
+    if (size == 32) return load_repeated<32, W>(t);
+  return load_repeated<16, W>(t);
 }
 
-// Below N bytes: halving head-and-tail stores of v. Precondition:
-// 1 <= n < 2 * N, and n a multiple of the template's size (then so is N when
-// n >= N, and both stores start at a multiple of it: phase 0).
+// Below 2 * N bytes: halving head-and-tail stores of the pattern. Precondition:
+// 1 <= n < 2 * N, n a multiple of the template's size. When n >= N, so is N
+// (both are powers of two), and both stores start at a multiple of the size:
+// at the pattern's phase 0.
 template <size_t N>
-inline void store_pattern_below(u8* d, size_t n, Block v) {
+inline void store_pattern_below(u8* d, size_t n, const u8* t, size_t size) {
   if constexpr (N >= 2) {
-    if (n >= N) {
-      store_first<N>(d, v);
-      store_first<N>(d + n - N, v);
-      return;
+    if (n < N) return store_pattern_below<N / 2>(d, n, t, size);
+    if constexpr (N <= 8) {
+      const std::uint64_t x8 = repeat_to_8_bytes(t, size);
+      std::memcpy(d, &x8, N);
+      std::memcpy(d + n - N, &x8, N);
+    } else {
+      const auto v = pattern_vector<N>(t, size, 0);
+      std::memcpy(d, &v, N);
+      std::memcpy(d + n - N, &v, N);
     }
-    return store_pattern_below<N / 2>(d, n, v);
   } else {
-    store_first<1>(d, v);
+    *d = *t;
   }
 }
 
@@ -428,21 +412,21 @@ inline void store_pattern_below(u8* d, size_t n, Block v) {
 // [d, d + n).
 void fill_repeated(u8* d, const u8* t, size_t size, size_t n) {
   constexpr size_t B = Isa::kBlock;
-  const Block v = pattern_block(t, size, 0);
   if (n < B) {
-    if (n != 0) store_pattern_below<B / 2>(d, n, v);
+    if (n != 0) store_pattern_below<B / 2>(d, n, t, size);
     return;
   }
   // A block at each end, unaligned, both at phase 0 (n and B are multiples
   // of size); aligned blocks between them, at the phase of the first block
   // boundary past d (0 unless size <= 8: d is then aligned to size).
-  store_first<B>(d, v);
+  const auto v = pattern_vector<B>(t, size, 0);
+  std::memcpy(d, &v, B);
   u8* const last = d + n - B;
   u8* p = d + B - (reinterpret_cast<std::uintptr_t>(d) & (B - 1));  // in (d, d + B]
-  const Block w = pattern_block(t, size, static_cast<size_t>(p - d) & (size - 1));
+  const auto w = pattern_vector<B>(t, size, static_cast<size_t>(p - d) & (size - 1));
 #pragma GCC unroll 4
   for (; p < last; p += B) *reinterpret_cast<typename Aligned<B>::type*>(p) = w;
-  store_first<B>(last, v);
+  std::memcpy(last, &v, B);
 }
 
 // Writes `len` bytes of the pattern starting at `phase` to image, which is
