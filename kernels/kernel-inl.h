@@ -386,9 +386,9 @@ inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t 
 }
 
 // Below 2 * N bytes: halving head-and-tail stores of the pattern. Precondition:
-// 1 <= n < 2 * N, n a multiple of the template's size. When n >= N, so is N
-// (both are powers of two), and both stores start at a multiple of the size:
-// at the pattern's phase 0.
+// 1 <= n < 2 * N, n a multiple of the template's size. When n >= N, N is a
+// multiple of the size too (both are powers of two, and size <= n < 2 * N),
+// so both stores start at a multiple of it: at the pattern's phase 0.
 template <size_t N>
 inline void store_pattern_below(u8* d, size_t n, const u8* t, size_t size) {
   if constexpr (N >= 2) {
