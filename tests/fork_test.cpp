@@ -2,8 +2,6 @@
 // must be able to switch families, fill and copy. A child that inherited the
 // switch lock held by a thread that does not exist in it would hang in its
 // first ntc_use_kernel.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,24 +35,6 @@ namespace {
   _exit(status);
 }
 
-// Waits up to `limit` for the child; kills it and returns -1 if it is still
-// running then, else its exit status (or 128 + signal).
-int wait_for(pid_t pid, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0 && errno != EINTR) return -2;
-    if (std::chrono::steady_clock::now() > until) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
 }  // namespace
 
 TEST_CASE("fork while another thread switches families: the child can use the library") {
@@ -76,7 +56,7 @@ TEST_CASE("fork while another thread switches families: the child can use the li
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) child_uses_the_library(fams);
-    const int r = wait_for(pid, std::chrono::seconds(5));
+    const int r = wait_for_child(pid, std::chrono::seconds(5));
     if (r == -1) {
       ++hung;
       break;  // one is enough: each hang costs the whole wait

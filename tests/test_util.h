@@ -6,11 +6,14 @@
 
 #include <doctest/doctest.h>
 #include <ntcopy/ntcopy.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +21,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace ntc_test {
@@ -431,6 +435,27 @@ void run_for_family(const char* fam, Body&& body) {
   KernelScope scope(fam);
   INFO("kernel family: ", std::string(fam));
   body(fam);
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+// Waits up to `limit` for the child; kills it and returns -1 if it is still
+// running then, else its exit status (or 128 + signal).
+inline int wait_for_child(pid_t pid, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r < 0 && errno != EINTR) return -2;
+    if (std::chrono::steady_clock::now() > until) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace ntc_test
