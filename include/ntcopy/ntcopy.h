@@ -1,7 +1,9 @@
 /* ntcopy — runtime-dispatched streaming fill and copy.
  *
  * Stable C ABI. Every function is thread-safe. Functions that can fail return
- * -1 (or NULL for ntc_memcpy), set errno, and write nothing.
+ * -1 (or NULL for ntc_memcpy), set errno, and write nothing. The data functions
+ * and ntc_kernel are async-signal-safe once the library is loaded, except for
+ * templates over 8 KiB (docs/api.md lists them).
  *
  * Kernel families, best first: "avx512", "avx", "movnti" (x86-64 only) and
  * "generic" (plain stores, every target). The library picks the best family the
