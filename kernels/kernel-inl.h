@@ -19,10 +19,10 @@
 // A fill's body is copied from a cache-resident periodic source: a pre-rotated
 // image of the repeating pattern (so the inner loop is straight loads from L1
 // and stores, no per-element work), or for templates larger than the image,
-// the template itself. Templates whose copies tile a vector (1 to 8 bytes, or
-// up to the vector's width at a destination aligned to their size) need no
-// source: with regular stores they fill as memset does, from one register
-// (fill_repeated).
+// the template itself. Templates whose copies tile a vector (1, 2, 4 or 8
+// bytes, or 16 up to the vector's width at a destination aligned to their
+// size) need no source: with regular stores they fill as memset does, from
+// registers (fill_tiling_template).
 
 #ifndef NTCOPY_ISA
 #error "define NTCOPY_ISA before including kernel-inl.h"
@@ -58,9 +58,11 @@ inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
 // line aligned. gcd(size, 64) is a power of two, so size / gcd is a shift: a
 // 64-bit divide on every call cost 1 to 5 ns of a 4 KiB fill on the
 // development machine.
+// (__builtin_ctzll rather than std::countr_zero: see bytes_toward_start.)
 inline size_t lcm_with_line(size_t size) {
-  constexpr int kLineShift = std::countr_zero(kLine);
-  const int gcd_shift = std::countr_zero(size) < kLineShift ? std::countr_zero(size) : kLineShift;
+  constexpr int kLineShift = __builtin_ctzll(kLine);
+  const int size_shift = __builtin_ctzll(size);
+  const int gcd_shift = size_shift < kLineShift ? size_shift : kLineShift;
   return (size >> gcd_shift) * kLine;
 }
 
@@ -308,7 +310,7 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
 // each loading what the last one stored: 64-byte fills of a 4-byte template
 // took 14 times as long as memset on the development machine.)
 
-// Whether fill_repeated can fill with `size`-byte templates from d.
+// Whether fill_tiling_template can fill with `size`-byte templates from d.
 inline bool tiles_vector(const u8* d, size_t size) {
   return (size & (size - 1)) == 0 && size <= Isa::kBlock &&
          (size <= 8 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0);
@@ -319,7 +321,7 @@ struct Vector {
   typedef u8 type __attribute__((vector_size(N)));
 };
 
-// x twice over. (I... = 0 .. N-1.)
+// x twice over. (I... = 0 .. N-1. __builtin_shufflevector: GCC 12 and clang.)
 template <size_t N, size_t... I>
 [[gnu::always_inline]] inline typename Vector<2 * N>::type doubled(typename Vector<N>::type x,
                                                                    std::index_sequence<I...>) {
@@ -365,18 +367,30 @@ inline typename Vector<W>::type load_repeated(const u8* t) {
   return repeated<N, W>(x);
 }
 
+// x8's bytes as they lie in memory, rotated `bytes` places toward the start
+// (0 <= bytes < 8): toward the low end of the integer on a little-endian
+// target. Written out rather than with std::rotr (or std::bit_cast, in
+// pattern_vector): an unoptimised build emits those templates as weak
+// functions in every family's object, and the linker may keep the copy
+// compiled for the widest ISA.
+inline std::uint64_t bytes_toward_start(std::uint64_t x8, size_t bytes) {
+  if (bytes == 0) return x8;
+  const unsigned bits = static_cast<unsigned>(8 * bytes);
+  if constexpr (std::endian::native == std::endian::little)
+    return (x8 >> bits) | (x8 << (64 - bits));
+  else
+    return (x8 << bits) | (x8 >> (64 - bits));
+}
+
 // W bytes of the pattern (W >= 8), starting at byte `phase` of the template.
 // Precondition: size a power of two up to W, and phase == 0 unless size <= 8.
 template <size_t W>
 inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t phase) {
   if (size <= 8) {
-    // The bytes move `phase` places toward the start of memory: toward the
-    // low end of the integer on a little-endian target.
-    const int bits = static_cast<int>(8 * phase);
-    const std::uint64_t x8 = repeat_to_8_bytes(t, size);
-    const std::uint64_t from_phase =
-        std::endian::native == std::endian::little ? std::rotr(x8, bits) : std::rotl(x8, bits);
-    return repeated<8, W>(std::bit_cast<typename Vector<8>::type>(from_phase));
+    const std::uint64_t from_phase = bytes_toward_start(repeat_to_8_bytes(t, size), phase);
+    typename Vector<8>::type x;
+    std::memcpy(&x, &from_phase, 8);
+    return repeated<8, W>(x);
   }
   if constexpr (W >= 64)
     if (size == 64) return load_repeated<64, W>(t);
@@ -385,14 +399,16 @@ inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t 
   return load_repeated<16, W>(t);
 }
 
-// Below 2 * N bytes: halving head-and-tail stores of the pattern. Precondition:
-// 1 <= n < 2 * N, n a multiple of the template's size. When n >= N, N is a
-// multiple of the size too (both are powers of two, and size <= n < 2 * N),
-// so both stores start at a multiple of it: at the pattern's phase 0.
-template <size_t N>
+// Below B bytes: halving head-and-tail stores of the pattern, N = B / 2 bytes
+// each. Precondition: 1 <= n < B, n a multiple of the template's size. When
+// n >= N, N is a multiple of the size too (both are powers of two, and
+// size <= n < 2 * N), so both stores start at a multiple of it: at the
+// pattern's phase 0.
+template <size_t B>
 inline void store_pattern_below(u8* d, size_t n, const u8* t, size_t size) {
+  constexpr size_t N = B / 2;
   if constexpr (N >= 2) {
-    if (n < N) return store_pattern_below<N / 2>(d, n, t, size);
+    if (n < N) return store_pattern_below<N>(d, n, t, size);
     if constexpr (N <= 8) {
       const std::uint64_t x8 = repeat_to_8_bytes(t, size);
       std::memcpy(d, &x8, N);
@@ -403,22 +419,23 @@ inline void store_pattern_below(u8* d, size_t n, const u8* t, size_t size) {
       std::memcpy(d + n - N, &v, N);
     }
   } else {
-    *d = *t;
+    *d = *t;  // n == 1
   }
 }
 
 // Fills [d, d + n) with copies of the template t, regular stores.
 // Precondition: tiles_vector(d, size), n a multiple of size, t outside
 // [d, d + n).
-void fill_repeated(u8* d, const u8* t, size_t size, size_t n) {
+void fill_tiling_template(u8* d, const u8* t, size_t size, size_t n) {
   constexpr size_t B = Isa::kBlock;
   if (n < B) {
-    if (n != 0) store_pattern_below<B / 2>(d, n, t, size);
+    if (n != 0) store_pattern_below<B>(d, n, t, size);
     return;
   }
   // A block at each end, unaligned, both at phase 0 (n and B are multiples
   // of size); aligned blocks between them, at the phase of the first block
-  // boundary past d (0 unless size <= 8: d is then aligned to size).
+  // boundary past d. That phase is 0 for templates of 16 bytes or more,
+  // whose destination is aligned to their size.
   const auto v = pattern_vector<B>(t, size, 0);
   std::memcpy(d, &v, B);
   u8* const last = d + n - B;
@@ -590,7 +607,7 @@ template <Stores S>
 void fill_impl(u8* dst, const u8* tmpl, size_t size, size_t count) {
   const size_t total = size * count;
   if (tiles_vector(dst, size) && (S == Stores::regular || total < kMinStreamed))
-    fill_repeated(dst, tmpl, size, total);
+    fill_tiling_template(dst, tmpl, size, total);
   else if (total < kMinStreamed ||
            (S == Stores::regular && total <= 2 * min_size(lcm_with_line(size), kImageCap)))
     // A short fill, or a regular-store fill no longer than two periods of the

@@ -15,8 +15,8 @@ namespace ntcopy {
 enum class Stores : bool { regular, streaming };
 
 // Ranges shorter than this get regular stores only, whatever was asked (fills
-// are written by write_pattern alone, copies by move_bytes), so they need no
-// drain afterwards.
+// are written by write_pattern or fill_tiling_template, copies by
+// move_bytes), so they need no drain afterwards.
 inline constexpr std::size_t kMinStreamed = 256;
 
 // Staging memory for a patched fill, owned by the caller: data is aligned to
