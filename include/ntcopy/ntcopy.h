@@ -1,9 +1,10 @@
 /* ntcopy — runtime-dispatched streaming fill and copy.
  *
  * Stable C ABI. Every function is thread-safe. Functions that can fail return
- * -1 (or NULL for ntc_memcpy), set errno, and write nothing. The data functions
- * and ntc_kernel are async-signal-safe once the library is loaded, except for
- * templates over 8 KiB (docs/api.md lists them).
+ * -1 (or NULL for ntc_memcpy), set errno, and write nothing. Once the library
+ * has initialised, the data functions and ntc_kernel are async-signal-safe
+ * (ntc_fill_patched if its callback is), except with templates over 8 KiB;
+ * docs/api.md has the details.
  *
  * Kernel families, best first: "avx512", "avx", "movnti" (x86-64 only) and
  * "generic" (plain stores, every target). The library picks the best family the
