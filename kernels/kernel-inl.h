@@ -19,9 +19,9 @@
 // A fill's body is copied from a cache-resident periodic source: a pre-rotated
 // image of the repeating pattern (so the inner loop is straight loads from L1
 // and stores, no per-element work), or for templates larger than the image,
-// the template itself. Templates whose copies tile a vector (1, 2, 4 or 8
-// bytes, or 16 up to the vector's width at a destination aligned to their
-// size) need no source: with regular stores they fill as memset does, from
+// the template itself. Templates whose copies tile a vector (1 to 16 bytes, a
+// power of two, or 32 up to the vector's width at a destination aligned to
+// their size) need no source: with regular stores they fill as memset does, from
 // registers (fill_tiling_template).
 
 #ifndef NTCOPY_ISA
@@ -58,7 +58,7 @@ inline size_t small_mod(size_t a, size_t m) { return a < m ? a : a % m; }
 // line aligned. gcd(size, 64) is a power of two, so size / gcd is a shift: a
 // 64-bit divide on every call cost 1 to 5 ns of a 4 KiB fill on the
 // development machine.
-// (__builtin_ctzll rather than std::countr_zero: see bytes_toward_start.)
+// (__builtin_ctzll rather than std::countr_zero: see eight_bytes_from.)
 inline size_t lcm_with_line(size_t size) {
   constexpr int kLineShift = __builtin_ctzll(kLine);
   const int size_shift = __builtin_ctzll(size);
@@ -302,8 +302,8 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
   }
 }
 
-// ---- Templates whose copies tile a vector: 1, 2, 4 or 8 bytes at any
-// destination, and 16 bytes up to a vector's width at a destination aligned
+// ---- Templates whose copies tile a vector: 1, 2, 4, 8 or 16 bytes at any
+// destination, and 32 bytes up to a vector's width at a destination aligned
 // to their size. A fill with one is a memset of a vector: the register is
 // built from the template with shuffles, not loaded from an image in memory.
 // (write_pattern builds the image of a short template as a chain of copies,
@@ -313,7 +313,7 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
 // Whether fill_tiling_template can fill with `size`-byte templates from d.
 inline bool tiles_vector(const u8* d, size_t size) {
   return (size & (size - 1)) == 0 && size <= Isa::kBlock &&
-         (size <= 8 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0);
+         (size <= 16 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0);
 }
 
 template <size_t N>
@@ -367,30 +367,46 @@ inline typename Vector<W>::type load_repeated(const u8* t) {
   return repeated<N, W>(x);
 }
 
-// x8's bytes as they lie in memory, rotated `bytes` places toward the start
-// (0 <= bytes < 8): toward the low end of the integer on a little-endian
-// target. Written out rather than with std::rotr (or std::bit_cast, in
-// pattern_vector): an unoptimised build emits those templates as weak
-// functions in every family's object, and the linker may keep the copy
-// compiled for the widest ISA.
-inline std::uint64_t bytes_toward_start(std::uint64_t x8, size_t bytes) {
-  if (bytes == 0) return x8;
-  const unsigned bits = static_cast<unsigned>(8 * bytes);
+// The 8 bytes that start `q` bytes into the 16 that a and then b hold in
+// memory (0 <= q < 8). Byte k of an integer lies k bytes up in memory on a
+// little-endian target, and 7 - k bytes up on a big-endian one. Written out
+// rather than with std::rotr (or std::bit_cast, in pattern_vector): an
+// unoptimised build emits those templates as weak functions in every family's
+// object, and the linker may keep the copy compiled for the widest ISA.
+inline std::uint64_t eight_bytes_from(std::uint64_t a, std::uint64_t b, size_t q) {
+  if (q == 0) return a;
+  const unsigned bits = static_cast<unsigned>(8 * q);
   if constexpr (std::endian::native == std::endian::little)
-    return (x8 >> bits) | (x8 << (64 - bits));
+    return (a >> bits) | (b << (64 - bits));
   else
-    return (x8 << bits) | (x8 >> (64 - bits));
+    return (a << bits) | (b >> (64 - bits));
 }
 
 // W bytes of the pattern (W >= 8), starting at byte `phase` of the template.
-// Precondition: size a power of two up to W, and phase == 0 unless size <= 8.
+// Precondition: size a power of two up to W, and phase == 0 unless
+// size <= 16.
 template <size_t W>
 inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t phase) {
   if (size <= 8) {
-    const std::uint64_t from_phase = bytes_toward_start(repeat_to_8_bytes(t, size), phase);
+    const std::uint64_t x8 = repeat_to_8_bytes(t, size);
+    const std::uint64_t from_phase = eight_bytes_from(x8, x8, phase);
     typename Vector<8>::type x;
     std::memcpy(&x, &from_phase, 8);
     return repeated<8, W>(x);
+  }
+  if constexpr (W >= 16) {
+    if (size == 16 && phase != 0) {
+      std::uint64_t first, second;
+      std::memcpy(&first, t, 8);
+      std::memcpy(&second, t + 8, 8);
+      const std::uint64_t a = phase < 8 ? first : second, b = phase < 8 ? second : first;
+      // Two 64-bit lanes, converted in registers: a 16-byte load of two
+      // 8-byte stores would wait for both to reach L1.
+      typedef std::uint64_t Lanes __attribute__((vector_size(16)));
+      const Lanes from_phase = {eight_bytes_from(a, b, phase % 8),
+                                eight_bytes_from(b, a, phase % 8)};
+      return repeated<16, W>((typename Vector<16>::type)from_phase);  // same bits
+    }
   }
   if constexpr (W >= 64)
     if (size == 64) return load_repeated<64, W>(t);
@@ -434,7 +450,7 @@ void fill_tiling_template(u8* d, const u8* t, size_t size, size_t n) {
   }
   // A block at each end, unaligned, both at phase 0 (n and B are multiples
   // of size); aligned blocks between them, at the phase of the first block
-  // boundary past d. That phase is 0 for templates of 16 bytes or more,
+  // boundary past d. That phase is 0 for templates of 32 bytes or more,
   // whose destination is aligned to their size.
   const auto v = pattern_vector<B>(t, size, 0);
   std::memcpy(d, &v, B);
