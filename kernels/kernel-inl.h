@@ -72,7 +72,7 @@ template <size_t N>
 struct Unaligned {
   typedef u8 type __attribute__((vector_size(N), aligned(1), may_alias));
 };
-// N bytes as one GCC vector at an N-aligned address.
+// N bytes as one GCC vector at an N-aligned address, or held in a register.
 template <size_t N>
 struct Aligned {
   typedef u8 type __attribute__((vector_size(N), may_alias));
@@ -316,21 +316,16 @@ inline bool tiles_vector(const u8* d, size_t size) {
          (size <= 16 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0);
 }
 
-template <size_t N>
-struct Vector {
-  typedef u8 type __attribute__((vector_size(N)));
-};
-
 // x twice over. (I... = 0 .. N-1. __builtin_shufflevector: GCC 12 and clang.)
 template <size_t N, size_t... I>
-[[gnu::always_inline]] inline typename Vector<2 * N>::type doubled(typename Vector<N>::type x,
+[[gnu::always_inline]] inline typename Aligned<2 * N>::type doubled(typename Aligned<N>::type x,
                                                                    std::index_sequence<I...>) {
   return __builtin_shufflevector(x, x, I..., I...);
 }
 
 // x repeated to W bytes. Precondition: N divides W.
 template <size_t N, size_t W>
-[[gnu::always_inline]] inline typename Vector<W>::type repeated(typename Vector<N>::type x) {
+[[gnu::always_inline]] inline typename Aligned<W>::type repeated(typename Aligned<N>::type x) {
   if constexpr (N == W)
     return x;
   else
@@ -361,8 +356,8 @@ inline std::uint64_t repeat_to_8_bytes(const u8* t, size_t size) {
 
 // The N-byte template at t, repeated to W bytes.
 template <size_t N, size_t W>
-inline typename Vector<W>::type load_repeated(const u8* t) {
-  typename Vector<N>::type x;
+inline typename Aligned<W>::type load_repeated(const u8* t) {
+  typename Aligned<N>::type x;
   std::memcpy(&x, t, N);
   return repeated<N, W>(x);
 }
@@ -386,11 +381,11 @@ inline std::uint64_t eight_bytes_from(std::uint64_t a, std::uint64_t b, size_t q
 // Precondition: size a power of two up to W, and phase == 0 unless
 // size <= 16.
 template <size_t W>
-inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t phase) {
+inline typename Aligned<W>::type pattern_vector(const u8* t, size_t size, size_t phase) {
   if (size <= 8) {
     const std::uint64_t x8 = repeat_to_8_bytes(t, size);
     const std::uint64_t from_phase = eight_bytes_from(x8, x8, phase);
-    typename Vector<8>::type x;
+    typename Aligned<8>::type x;
     std::memcpy(&x, &from_phase, 8);
     return repeated<8, W>(x);
   }
@@ -405,7 +400,7 @@ inline typename Vector<W>::type pattern_vector(const u8* t, size_t size, size_t 
       typedef std::uint64_t Lanes __attribute__((vector_size(16)));
       const Lanes from_phase = {eight_bytes_from(a, b, phase % 8),
                                 eight_bytes_from(b, a, phase % 8)};
-      return repeated<16, W>((typename Vector<16>::type)from_phase);  // same bits
+      return repeated<16, W>((typename Aligned<16>::type)from_phase);  // same bits
     }
   }
   if constexpr (W >= 64)
