@@ -319,7 +319,7 @@ inline bool tiles_vector(const u8* d, size_t size) {
 // x twice over. (I... = 0 .. N-1. __builtin_shufflevector: GCC 12 and clang.)
 template <size_t N, size_t... I>
 [[gnu::always_inline]] inline typename Aligned<2 * N>::type doubled(typename Aligned<N>::type x,
-                                                                   std::index_sequence<I...>) {
+                                                                    std::index_sequence<I...>) {
   return __builtin_shufflevector(x, x, I..., I...);
 }
 
