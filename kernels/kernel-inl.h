@@ -78,6 +78,12 @@ struct Aligned {
   typedef u8 type __attribute__((vector_size(N), may_alias));
 };
 
+// N bytes as a GCC vector of 64-bit lanes, held in a register.
+template <size_t N>
+struct Words {
+  typedef std::uint64_t type __attribute__((vector_size(N)));
+};
+
 // Bytes from p to the next 64-byte boundary (0 when p is on one).
 inline size_t bytes_to_line(const u8* p) {
   return static_cast<size_t>(-reinterpret_cast<std::uintptr_t>(p)) & (kLine - 1);
@@ -277,38 +283,257 @@ inline void copy_lines_down(u8* d, const u8* s, size_t n) {
   }
 }
 
+// The 8 bytes that start `q` bytes into the 16 that a and then b hold in
+// memory (0 <= q < 8). Byte k of an integer lies k bytes up in memory on a
+// little-endian target, and 7 - k bytes up on a big-endian one. Written out
+// rather than with std::rotr (or std::bit_cast, in pattern_vector): an
+// unoptimised build emits those templates as weak functions in every family's
+// object, and the linker may keep the copy compiled for the widest ISA.
+inline std::uint64_t eight_bytes_from(std::uint64_t a, std::uint64_t b, size_t q) {
+  if (q == 0) return a;
+  const unsigned bits = static_cast<unsigned>(8 * q);
+  if constexpr (std::endian::native == std::endian::little)
+    return (a >> bits) | (b << (64 - bits));
+  else
+    return (a << bits) | (b >> (64 - bits));
+}
+
+// ---- Templates shorter than 16 bytes: 2 to 15. The pattern is built in
+// registers from the template's bytes and stored from there: nothing loads
+// what was just stored. (Doubling what was written, each copy loading what
+// the last one stored, made 1 KiB fills of 3 to 15-byte templates 4 to 10
+// times slower than the bare store loop on the development machine: such a
+// load waits for every store before it to reach L1.) The words below hold
+// 8 pattern bytes in memory order, as memcpy gives them, for any byte order.
+
+// 16 % size and 8 % size for each size up to 15: a load rather than a
+// division on every short fill.
+struct ModSize {
+  u8 of16, of8;
+};
+constexpr auto kModSize = [] {
+  struct Table {
+    ModSize r[16];
+  } t{};
+  for (size_t size = 1; size < 16; ++size)
+    t.r[size] = {static_cast<u8>(16 % size), static_cast<u8>(8 % size)};
+  return t;
+}();
+
+// The template's bytes as an integer whose byte k (bits 8k to 8k + 7) is
+// template byte k, zero above size. Two loads of the widest power of two up to
+// size, one from each end, so that nothing past the template is read; where
+// they overlap they hold the same bytes. Precondition: 2 <= size <= 8.
+// (__builtin_bswap*, not std::byteswap: see eight_bytes_from.)
+inline std::uint64_t template_value(const u8* t, size_t size) {
+  auto load = [t, size]<class U>(U, auto bswap) -> std::uint64_t {
+    U head, tail;
+    std::memcpy(&head, t, sizeof(U));
+    std::memcpy(&tail, t + size - sizeof(U), sizeof(U));
+    if constexpr (std::endian::native == std::endian::big) head = bswap(head), tail = bswap(tail);
+    return std::uint64_t{head} | std::uint64_t{tail} << 8 * (size - sizeof(U));
+  };
+  if (size >= 4) return load(std::uint32_t{}, [](std::uint32_t x) { return __builtin_bswap32(x); });
+  return load(std::uint16_t{}, [](std::uint16_t x) { return __builtin_bswap16(x); });
+}
+
+// An integer from template_value's byte numbering to memory order.
+inline std::uint64_t in_memory_order(std::uint64_t x) {
+  if constexpr (std::endian::native == std::endian::big) return __builtin_bswap64(x);
+  return x;
+}
+
+// For each size below 8, the integer with a 1 in every byte k * size below 8:
+// x * kRepeat[size] repeats the low size bytes of x through 8 bytes.
+constexpr auto kRepeat = [] {
+  struct Table {
+    std::uint64_t r[8];
+  } t{};
+  for (size_t size = 1; size < 8; ++size)
+    for (size_t k = 0; k < 8; k += size) t.r[size] |= std::uint64_t{1} << 8 * k;
+  return t;
+}();
+
+// The pattern of a template of 2 to 15 bytes: its bytes 0 to 23 in three words,
+// enough for 8 bytes from any phase.
+struct ShortPattern {
+  std::uint64_t w0, w1, w2;
+  size_t size;
+  ModSize mod;
+
+  ShortPattern(const u8* t, size_t n) : size(n), mod(kModSize.r[n]) {
+    if (n < 8) {
+      // Bytes 8 to 15 are the pattern from byte 8 mod size: the template
+      // rotated by that many bytes, repeated.
+      const std::uint64_t x = template_value(t, n);
+      const unsigned r = mod.of8, s = static_cast<unsigned>(n);
+      const std::uint64_t low_bytes = (std::uint64_t{1} << 8 * s) - 1;
+      const std::uint64_t rotated = ((x >> 8 * r) | (x << 8 * (s - r))) & low_bytes;
+      w0 = in_memory_order(x * kRepeat.r[n]);
+      w1 = in_memory_order(rotated * kRepeat.r[n]);
+    } else {
+      // Bytes 8 to size - 1 of the template, then its bytes from 0 again: the
+      // 8 bytes 16 - size into its last 8 and then its first 8.
+      std::memcpy(&w0, t, 8);
+      std::uint64_t last;
+      std::memcpy(&last, t + n - 8, 8);
+      w1 = n == 8 ? w0 : eight_bytes_from(last, w0, 16 - n);
+    }
+    // Bytes 16 to 23 repeat those 16 - 16 % size bytes before them.
+    w2 = eight_bytes_from(w0, w1, mod.of16);
+  }
+  // The 8 bytes from byte `phase` of the template. Precondition: phase < size.
+  std::uint64_t word(size_t phase) const {
+    return phase < 8 ? eight_bytes_from(w0, w1, phase) : eight_bytes_from(w1, w2, phase - 8);
+  }
+  // The phase 8 bytes on from `phase`.
+  size_t after_word(size_t phase) const {
+    phase += mod.of8;
+    return phase >= size ? phase - size : phase;
+  }
+  // n % size for n = 16 * 2^k, without a division.
+  size_t mod_of(size_t n) const {
+    size_t r = mod.of16;
+    for (size_t m = 16; m < n; m *= 2) r = 2 * r >= size ? 2 * r - size : 2 * r;
+    return r;
+  }
+};
+
+// a then b. (I... = 0 .. 2N/8 - 1.)
+template <size_t N, size_t... I>
+[[gnu::always_inline]] inline typename Words<2 * N>::type joined(typename Words<N>::type a,
+                                                                 typename Words<N>::type b,
+                                                                 std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, I...);
+}
+
+// The W bytes of the pattern from byte `phase` of the template, which moves on
+// by W bytes. Precondition: W >= 16, phase < size.
+template <size_t W>
+inline typename Words<W>::type pattern_words(const ShortPattern& p, size_t& phase) {
+  if constexpr (W == 16) {
+    const std::uint64_t first = p.word(phase);
+    phase = p.after_word(phase);
+    const std::uint64_t second = p.word(phase);
+    phase = p.after_word(phase);
+    return typename Words<16>::type{first, second};
+  } else {
+    const auto a = pattern_words<W / 2>(p, phase);
+    const auto b = pattern_words<W / 2>(p, phase);  // after a: phase has moved on
+    return joined<W / 2>(a, b, std::make_index_sequence<W / 8>{});
+  }
+}
+
+// Stores the first n bytes of the 16 that `first` then `second` hold in
+// memory order, 1 <= n <= 16: a store from each end, of the widest power of
+// two up to n.
+inline void store_first_bytes(u8* d, std::uint64_t first, std::uint64_t second, size_t n) {
+  if (n == 16) {
+    std::memcpy(d, &first, 8);
+    std::memcpy(d + 8, &second, 8);
+    return;
+  }
+  // 8 bytes from each end, so the last 8 start n - 8 (< 8) bytes in; the
+  // same below, with the first 4 or 2 of 8 bytes.
+  auto store_ends = [d, n, first, second](size_t k) {
+    const std::uint64_t last = eight_bytes_from(first, second, n - k);
+    std::memcpy(d, &first, k);
+    std::memcpy(d + n - k, &last, k);
+  };
+  if (n >= 8)
+    store_ends(8);
+  else if (n >= 4)
+    store_ends(4);
+  else if (n >= 2)
+    store_ends(2);
+  else
+    std::memcpy(d, &first, 1);
+}
+
+// The first N / 2 bytes of v.
+template <size_t N, size_t... I>
+[[gnu::always_inline]] inline typename Words<N / 2>::type low_half(typename Words<N>::type v,
+                                                                  std::index_sequence<I...>) {
+  return __builtin_shufflevector(v, v, I...);
+}
+
+// Writes len bytes of the pattern, v holding its first N bytes from d's phase:
+// while more than N bytes are left, a store of v, each a whole number of
+// periods (N - N % size bytes) past the last, so at the same phase; then the
+// same with the first half of v, down to 16 bytes or fewer.
+template <size_t N>
+inline void store_short_pattern(u8* d, size_t len, typename Words<N>::type v,
+                                const ShortPattern& p) {
+  const size_t step = N - p.mod_of(N);
+  for (; len > N; len -= step, d += step) std::memcpy(d, &v, N);
+  if constexpr (N > 16)
+    store_short_pattern<N / 2>(d, len, low_half<N>(v, std::make_index_sequence<N / 16>{}), p);
+  else
+    store_first_bytes(d, v[0], v[1], len);
+}
+
+// write_pattern for templates of 2 to 15 bytes, len >= 1. Each doubling of
+// the vector costs 2.5 to 4.5 ns to build on the development machine, so the
+// widest is 32 bytes, and up to 128 bytes 16: 3 and 13-byte templates took
+// 6-9 ns for 60 to 120 bytes with 16, 7-9 ns with 32 and 12 ns with 64; for
+// 1000 bytes, 29 ns with 16 and 17 ns with either wider one.
+inline void write_short_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
+  const ShortPattern p(t, size);
+  constexpr size_t W = Isa::kBlock < 32 ? Isa::kBlock : 32;
+  if (len <= 128 || W == 16) {
+    store_short_pattern<16>(d, len, pattern_words<16>(p, phase), p);
+    return;
+  }
+  store_short_pattern<W>(d, len, pattern_words<W>(p, phase), p);
+}
+
+// A run of the pattern from phase 0, long enough for a block from any phase.
+constexpr size_t kShortRun = 16 + Isa::kBlock;
+// Bytes a run is written to: its last 16-byte store may start at byte
+// kShortRun - 1.
+constexpr size_t kShortRunBuffer = kShortRun + 16;
+static_assert(kShortRunBuffer <= kImageCap);  // fill_head_body_tail's image holds one
+
+// Writes the pattern from phase 0 to run[0, kShortRun): its first 16 bytes at
+// every multiple of the largest multiple of size up to 16.
+// Precondition: 2 <= size < 16, run holds kShortRunBuffer bytes.
+inline void write_short_run(u8* run, const u8* t, size_t size) {
+  const ShortPattern p(t, size);
+  for (size_t at = 0; at < kShortRun; at += 16 - p.mod.of16) {
+    std::memcpy(run + at, &p.w0, 8);
+    std::memcpy(run + at + 8, &p.w1, 8);
+  }
+}
+
 // Writes len bytes of the pattern that repeats `t` (size bytes) to d, starting
 // at byte `phase` (< size) of the template. Regular stores; d must not overlap t.
 void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
-  size_t have = min_size(len, size - phase);
-  move_bytes(d, t + phase, have);  // up to the template's end; then whole periods
-  // Templates of 16 bytes or more: each period copied from t, so that no load
-  // waits for the stores just made (a load that spans several recent, smaller
-  // stores waits until they all reach the cache). Shorter templates double
-  // what is written instead: far fewer, longer moves.
-  if (size >= 16) {
-    for (; have < len; have += size) move_bytes(d + have, t, min_size(size, len - have));
+  if (size == 1) {
+    if (len != 0) std::memset(d, *t, len);
     return;
   }
-  if (have == len) return;
-  size_t wrap = min_size(len - have, phase);
-  move_bytes(d + have, t, wrap);
-  have += wrap;  // == size here: d[0, have) is one whole period
-  // d is periodic with period `size` and `have` is a multiple of it: doubling.
-  while (have < len) {
-    size_t n = min_size(have, len - have);
-    move_bytes(d + have, d, n);
-    have += n;
+  if (size < 16) {
+    if (len <= size - phase)  // within one copy of the template: a plain move
+      move_bytes(d, t + phase, len);
+    else
+      write_short_pattern(d, t, size, phase, len);
+    return;
   }
+  // Each period copied from t, so that no load waits for the stores just
+  // made (a load that spans several recent, smaller stores waits until they
+  // all reach the cache).
+  size_t have = min_size(len, size - phase);
+  move_bytes(d, t + phase, have);  // up to the template's end; then whole periods
+  for (; have < len; have += size) move_bytes(d + have, t, min_size(size, len - have));
 }
 
 // ---- Templates whose copies tile a vector: 1, 2, 4, 8 or 16 bytes at any
 // destination, and 32 bytes up to a vector's width at a destination aligned
 // to their size. A fill with one is a memset of a vector: the register is
 // built from the template with shuffles, not loaded from an image in memory.
-// (write_pattern builds the image of a short template as a chain of copies,
-// each loading what the last one stored: 64-byte fills of a 4-byte template
-// took 14 times as long as memset on the development machine.)
+// (Built as a chain of copies, each loading what the last one stored, 64-byte
+// fills of a 4-byte template took 14 times as long as memset on the
+// development machine.)
 
 // Whether fill_tiling_template can fill with `size`-byte templates from d.
 inline bool tiles_vector(const u8* d, size_t size) {
@@ -360,21 +585,6 @@ inline typename Aligned<W>::type load_repeated(const u8* t) {
   typename Aligned<N>::type x;
   std::memcpy(&x, t, N);
   return repeated<N, W>(x);
-}
-
-// The 8 bytes that start `q` bytes into the 16 that a and then b hold in
-// memory (0 <= q < 8). Byte k of an integer lies k bytes up in memory on a
-// little-endian target, and 7 - k bytes up on a big-endian one. Written out
-// rather than with std::rotr (or std::bit_cast, in pattern_vector): an
-// unoptimised build emits those templates as weak functions in every family's
-// object, and the linker may keep the copy compiled for the widest ISA.
-inline std::uint64_t eight_bytes_from(std::uint64_t a, std::uint64_t b, size_t q) {
-  if (q == 0) return a;
-  const unsigned bits = static_cast<unsigned>(8 * q);
-  if constexpr (std::endian::native == std::endian::little)
-    return (a >> bits) | (b << (64 - bits));
-  else
-    return (a << bits) | (b >> (64 - bits));
 }
 
 // W bytes of the pattern (W >= 8), starting at byte `phase` of the template.
@@ -596,7 +806,10 @@ template <Stores S>
     if ((size | body_phase) % Isa::kBlock == 0) {
       store_body_from_registers(body, body_bytes, tmpl, size, body_phase, unit / kLine);
     } else {
-      write_pattern(image, tmpl, size, 0, size + kLine);
+      if (size < 16)  // 2 to 15 bytes here: 1 tiles a vector
+        write_short_run(image, tmpl, size);
+      else
+        write_pattern(image, tmpl, size, 0, size + kLine);
       store_body_from_registers(body, body_bytes, image, size, body_phase, unit / kLine);
     }
   } else if (!read_in_place) {
