@@ -160,8 +160,9 @@ void fill_short() {
     size_t size;
     ShortFillFn fn;
   };
-  const Peer peers[] = {{1, short_memset}, {8, short_fill_n<8>}, {16, short_fill_n<16>},
-                        {64, short_fill_n<64>}};
+  // 3 and 12 bytes: an RGB pixel and three floats, sizes that do not tile a vector.
+  const Peer peers[] = {{1, short_memset},       {3, short_fill_n<3>},   {8, short_fill_n<8>},
+                        {12, short_fill_n<12>}, {16, short_fill_n<16>}, {64, short_fill_n<64>}};
   Buffer dst(4096 + 4096);
   for (size_t total : {64, 256, 1024, 4096})
     for (const Peer& p : peers) {
