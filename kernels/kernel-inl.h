@@ -323,7 +323,7 @@ constexpr auto kModSize = [] {
 // The template's bytes as an integer whose byte k (bits 8k to 8k + 7) is
 // template byte k, zero above size. Two loads of the widest power of two up to
 // size, one from each end, so that nothing past the template is read; where
-// they overlap they hold the same bytes. Precondition: 2 <= size <= 8.
+// they overlap they hold the same bytes. Precondition: 2 <= size < 8.
 // (__builtin_bswap*, not std::byteswap: see eight_bytes_from.)
 inline std::uint64_t template_value(const u8* t, size_t size) {
   auto load = [t, size]<class U>(U, auto bswap) -> std::uint64_t {
@@ -354,8 +354,9 @@ constexpr auto kRepeat = [] {
   return t;
 }();
 
-// The pattern of a template of 2 to 15 bytes: its bytes 0 to 23 in three words,
-// enough for 8 bytes from any phase.
+// The pattern of a template of 2 to 15 bytes (no other size: the tables stop
+// at 15, and template_value reads 2 bytes at least): its bytes 0 to 23 in three
+// words, enough for 8 bytes from any phase.
 struct ShortPattern {
   std::uint64_t w0, w1, w2;
   size_t size;
@@ -798,7 +799,8 @@ template <Stores S>
     // A period of a few lines, kept in registers, each loaded from a run of
     // the pattern from phase 0. When size and phase are whole blocks, no
     // register straddles the template's end and the template is that run.
-    // Otherwise the run is an image: one template plus a line. Building it
+    // Otherwise the run is an image: one template plus a line, or for
+    // templates under 16 bytes write_short_run's 16 + kBlock. Building it
     // costs more than its stores: the registers' loads each span several of
     // them, so they wait until the stores reach L1 (on the development
     // machine, 9 ns in a microbenchmark; reading 64-byte templates in place
