@@ -301,7 +301,7 @@ inline std::uint64_t eight_bytes_from(std::uint64_t a, std::uint64_t b, size_t q
 // ---- Templates shorter than 16 bytes: 2 to 15. The pattern is built in
 // registers from the template's bytes and stored from there: nothing loads
 // what was just stored. (Doubling what was written, each copy loading what
-// the last one stored, made 1 KiB fills of 3 to 15-byte templates 4 to 10
+// the last one stored, made 1 KiB fills of 3 to 15-byte templates 7 to 11
 // times slower than the bare store loop on the development machine: such a
 // load waits for every store before it to reach L1.) The words below hold
 // 8 pattern bytes in memory order, as memcpy gives them, for any byte order.
@@ -474,10 +474,10 @@ inline void store_short_pattern(u8* d, size_t len, typename Words<N>::type v,
 }
 
 // write_pattern for templates of 2 to 15 bytes, len >= 1. Each doubling of
-// the vector costs 2.5 to 4.5 ns to build on the development machine, so the
+// the vector costs 2 to 4.5 ns to build on the development machine, so the
 // widest is 32 bytes, and up to 128 bytes 16: 3 and 13-byte templates took
-// 6-9 ns for 60 to 120 bytes with 16, 7-9 ns with 32 and 12 ns with 64; for
-// 1000 bytes, 29 ns with 16 and 17 ns with either wider one.
+// 5-9 ns for 60 to 120 bytes with 16, 7-9 ns with 32 and 12 ns with 64; for
+// 1000 bytes, 29 ns with 16 and 16-17 ns with either wider one.
 inline void write_short_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
   const ShortPattern p(t, size);
   constexpr size_t W = Isa::kBlock < 32 ? Isa::kBlock : 32;
