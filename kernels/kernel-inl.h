@@ -488,8 +488,9 @@ inline void write_short_pattern(u8* d, const u8* t, size_t size, size_t phase, s
   store_short_pattern<W>(d, len, pattern_words<W>(p, phase), p);
 }
 
-// A run of the pattern from phase 0, long enough for a block from any phase.
-constexpr size_t kShortRun = 16 + Isa::kBlock;
+// A run of the pattern from phase 0, long enough for a block from any phase
+// and for under 64 bytes from any phase (fill_head_body_tail's tail).
+constexpr size_t kShortRun = 16 + kLine;
 // Bytes a run is written to: its last 16-byte store may start at byte
 // kShortRun - 1.
 constexpr size_t kShortRunBuffer = kShortRun + 16;
@@ -771,7 +772,6 @@ template <Stores S>
 [[gnu::noinline]] void fill_head_body_tail(u8* dst, const u8* tmpl, size_t size, size_t total) {
   const size_t aligned_unit = lcm_with_line(size);
   const size_t head = bytes_to_line(dst);  // < 64 < total
-  if (head != 0) write_pattern(dst, tmpl, size, 0, head);  // a call saved per aligned fill
   u8* const body = dst + head;
   const size_t body_bytes = (total - head) & ~(kLine - 1);
   const size_t tail = total - head - body_bytes;  // < 64
@@ -794,26 +794,38 @@ template <Stores S>
       (S == Stores::regular && unit == size && size >= kMaxImageRun &&
        (reinterpret_cast<std::uintptr_t>(tmpl) + body_phase) % kLine == 0);
   alignas(kLine) u8 image[kImageCap + kLine];
-  if (S == Stores::regular && Isa::kStreams && unit % kLine == 0 &&
-      unit / kLine <= kRegisterLines) {
-    // A period of a few lines, kept in registers, each loaded from a run of
-    // the pattern from phase 0. When size and phase are whole blocks, no
-    // register straddles the template's end and the template is that run.
-    // Otherwise the run is an image: one template plus a line, or for
-    // templates under 16 bytes write_short_run's 16 + kBlock. Building it
-    // costs more than its stores: the registers' loads each span several of
-    // them, so they wait until the stores reach L1 (on the development
-    // machine, 9 ns in a microbenchmark; reading 64-byte templates in place
-    // took 4 KiB fills from 27-32 ns to 22 ns, the bare store loop's 19).
-    if ((size | body_phase) % Isa::kBlock == 0) {
-      store_body_from_registers(body, body_bytes, tmpl, size, body_phase, unit / kLine);
-    } else {
-      if (size < 16)  // 2 to 15 bytes here: 1 tiles a vector
-        write_short_run(image, tmpl, size);
-      else
-        write_pattern(image, tmpl, size, 0, size + kLine);
-      store_body_from_registers(body, body_bytes, image, size, body_phase, unit / kLine);
-    }
+  // A period of a few lines is kept in registers, each loaded from a run of
+  // the pattern from phase 0. When size and phase are whole blocks, no
+  // register straddles the template's end and the template is that run.
+  // Otherwise the run is built in the image: one template plus a line, or for
+  // templates under 16 bytes write_short_run's 80 bytes. Building it costs
+  // more than its stores: the registers' loads each span several of them, so
+  // they wait until the stores reach L1 (on the development machine, 9 ns in a
+  // microbenchmark; reading 64-byte templates in place took 4 KiB fills from
+  // 27-32 ns to 22 ns, the bare store loop's 19). The head and the tail (under
+  // 64 bytes from phase 0 and from tail_phase) are then copied from the run
+  // too: their loads wait alongside the registers', where writing them from
+  // the template cost a pattern of their own.
+  const bool in_registers = S == Stores::regular && Isa::kStreams && unit % kLine == 0 &&
+                            unit / kLine <= kRegisterLines;
+  const bool run_in_image = in_registers && (size | body_phase) % Isa::kBlock != 0;
+  if (run_in_image) {
+    if (size < 16)  // 2 to 15 bytes here: 1 tiles a vector
+      write_short_run(image, tmpl, size);
+    else
+      write_pattern(image, tmpl, size, 0, size + kLine);
+  }
+  // The head or the tail. Precondition: len < 64, phase < size.
+  auto write_end = [&](u8* d, size_t phase, size_t len) {
+    if (run_in_image && len > size - phase)  // else within one template: copied from it
+      move_bytes(d, image + phase, len);
+    else
+      write_pattern(d, tmpl, size, phase, len);
+  };
+  if (head != 0) write_end(dst, 0, head);  // a call saved per aligned fill
+  if (in_registers) {
+    store_body_from_registers(body, body_bytes, run_in_image ? image : tmpl, size, body_phase,
+                              unit / kLine);
   } else if (!read_in_place) {
     // Long enough for long runs, short enough that building it stays a small
     // part of the fill.
@@ -825,7 +837,7 @@ template <Stores S>
   } else {
     copy_periodic<S>(body, body_bytes, PeriodicSource{tmpl, size, size, body_phase});
   }
-  if (tail != 0) write_pattern(body + body_bytes, tmpl, size, tail_phase, tail);
+  if (tail != 0) write_end(body + body_bytes, tail_phase, tail);
 }
 
 // The longest regular-store fill that is written in place (write_pattern)
