@@ -560,18 +560,20 @@ template <size_t N, size_t W>
 }
 
 // A template of 1, 2, 4 or 8 bytes repeated to 8: byte k is byte k mod size.
+// (A power-of-two size repeats within its own lanes, so the multiply is right
+// in either byte order.)
 inline std::uint64_t repeat_to_8_bytes(const u8* t, size_t size) {
   switch (size) {
-    case 1: return 0x0101010101010101u * t[0];
+    case 1: return kRepeat.r[1] * t[0];
     case 2: {
       std::uint16_t x;
       std::memcpy(&x, t, 2);
-      return 0x0001000100010001u * x;
+      return kRepeat.r[2] * x;
     }
     case 4: {
       std::uint32_t x;
       std::memcpy(&x, t, 4);
-      return 0x0000000100000001u * x;
+      return kRepeat.r[4] * x;
     }
     default: {
       std::uint64_t x;
@@ -609,9 +611,8 @@ inline typename Aligned<W>::type pattern_vector(const u8* t, size_t size, size_t
       const std::uint64_t a = phase < 8 ? first : second, b = phase < 8 ? second : first;
       // Two 64-bit lanes, converted in registers: a 16-byte load of two
       // 8-byte stores would wait for both to reach L1.
-      typedef std::uint64_t Lanes __attribute__((vector_size(16)));
-      const Lanes from_phase = {eight_bytes_from(a, b, phase % 8),
-                                eight_bytes_from(b, a, phase % 8)};
+      const typename Words<16>::type from_phase = {eight_bytes_from(a, b, phase % 8),
+                                                   eight_bytes_from(b, a, phase % 8)};
       return repeated<16, W>((typename Aligned<16>::type)from_phase);  // same bits
     }
   }
