@@ -119,9 +119,9 @@ void fill_cache() {
   }
 }
 
-// Short fills of templates whose copies tile a vector, against what a program
-// writes instead for the same bytes: memset for a 1-byte template, std::fill_n
-// over a value of the template's size for the others. Each op is one
+// Short fills, against what a program writes instead for the same bytes:
+// memset for a 1-byte template, std::fill_n over a value of the template's
+// size for the others. Each op is one
 // out-of-line call, and one loop (bench::time_calls) times them all, so they
 // differ only in the function called: at these sizes a loop per op moves the
 // ratio more than the ops differ.
