@@ -112,7 +112,7 @@ void write_fill_tables(const Config& cfg, const std::vector<const Result*>& fill
   }
 }
 
-// copy-<misalignment>.tsv: GB/s per variant.
+// copy-<destination offset>.tsv: GB/s per variant.
 void write_copy_tables(const Config& cfg, const std::vector<const Result*>& copy) {
   for (size_t mis : sorted_set(copy, [](const Result& r) { return r.point.param; })) {
     Table t;
@@ -270,10 +270,10 @@ void copy_summary(std::string& out, const std::vector<const Result*>& copy) {
   const auto sizes = sorted_set(copy, [](const Result& r) { return r.point.bytes; });
   for (const char* v : {"auto", "pmem_nt", "pmem"}) {
     out += format(
-        "\nCopy: %s relative to glibc memcpy (interleaved, median ratio), by "
-        "destination misalignment\n%-10s",
+        "\nCopy: %s relative to glibc memcpy (interleaved, median ratio), by where "
+        "the destination starts past a page boundary (the source starts on one)\n%-10s",
         v, "bytes");
-    for (size_t m : mis) out += format("     +%-2zu", m);
+    for (size_t m : mis) out += format(" %7s", format("+%zu", m).c_str());
     out += "\n";
     for (size_t bytes : sizes) {
       out += format("%-10s", bench::human_bytes(bytes).c_str());

@@ -45,7 +45,7 @@ enum class Section { fill, copy, pollution, dispatch };
 struct Point {
   Section section;
   std::string variant;  // "auto", a family, a peer, ...; "all": every one of members
-  size_t param = 0;     // fill: template size; copy: destination misalignment
+  size_t param = 0;     // fill: template size; copy: destination offset past a page
   size_t bytes = 0;     // bytes one operation writes
   // For variant "all": the variants measured together, whose counters are
   // named "<variant>/<counter>".
