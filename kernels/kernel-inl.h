@@ -674,7 +674,9 @@ template <size_t B>
 // twice, and loaded from between, a load that waits for both stores. Out of
 // line, so that its aligned buffer costs fill_tiling_template no realigned
 // stack frame (which made 256 B to 1 KiB fills of aligned 32 and 64-byte
-// templates 0.4 to 0.6 ns slower).
+// templates 0.4 to 0.6 ns slower). For the same reason it builds the vector
+// again from t: with GCC 12, passing it in or returning it gave the caller
+// that frame too.
 [[gnu::noinline]] void store_rotated_blocks_and_end(u8* p, u8* last, const u8* t, size_t size,
                                                     size_t phase) {
   constexpr size_t B = Isa::kBlock;
