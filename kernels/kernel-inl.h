@@ -530,7 +530,7 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
 }
 
 // ---- Templates whose copies tile a vector: 1, 2, 4, 8 or 16 bytes, and 32
-// bytes up to a vector's width. A fill with one is a memset of a vector: the
+// or 64 up to the vector's width. A fill with one is a memset of a vector: the
 // register is built from the template with shuffles, not loaded from an image
 // in memory.
 // (Built as a chain of copies, each loading what the last one stored, 64-byte
@@ -540,8 +540,9 @@ void write_pattern(u8* d, const u8* t, size_t size, size_t phase, size_t len) {
 // Whether fill_tiling_template can fill with `size`-byte templates from d:
 // any power of two up to the vector's width. Above 16 bytes, at a destination
 // not aligned to the size, only from kMinStreamed bytes on: its aligned
-// blocks then need the vector rotated through memory (fill_tiling_template),
-// and shorter fills were faster written in place.
+// blocks then need the vector rotated through memory
+// (store_rotated_blocks_and_end), and shorter fills were faster written in
+// place.
 inline bool tiles_vector(const u8* d, size_t size, size_t total) {
   return (size & (size - 1)) == 0 && size <= Isa::kBlock &&
          (size <= 16 || (reinterpret_cast<std::uintptr_t>(d) & (size - 1)) == 0 ||
